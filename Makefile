@@ -1,0 +1,35 @@
+# The two set-up commands are `make run` and `make test`; both create .venv when absent.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-stamp
+export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
+
+.PHONY: run test sample bench slurm-up slurm-down clean
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -c constraints.txt -e '.[dev]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(VENV)/bin/form3 run data/form_3_10.csv
+
+test: $(STAMP)
+	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+sample: $(STAMP)
+	$(PY) data/make_sample.py
+
+bench: $(STAMP)
+	$(PY) benchmarks/parse_bench.py
+
+slurm-up:
+	bash deployments/local-slurm/up.sh
+
+slurm-down:
+	bash deployments/local-slurm/down.sh
+
+clean:
+	rm -rf $(VENV) results/*.json results/*.csv results/*.parquet

@@ -1,0 +1,71 @@
+"""Per-filing errors.
+
+A bad filing must fail alone and say *which* filing and *what* is wrong, so every error carries
+the source it came from and a short machine-readable ``kind`` that lands in ``failures.csv``.
+These are data errors: retrying cannot fix them, so orchestration records them as results
+instead of failing the run.
+"""
+
+from __future__ import annotations
+
+
+class FilingError(Exception):
+    """A filing that cannot be turned into a Form 3 record."""
+
+    kind = "filing_error"
+
+    def __init__(self, message: str, source: str | None = None) -> None:
+        self.message = message
+        self.source = source
+        super().__init__(message)
+
+    def with_source(self, source: str) -> "FilingError":
+        """Name the filing; the parser sees only bytes, the caller knows where they came from."""
+        self.source = source
+        return self
+
+    def __str__(self) -> str:
+        where = self.source if self.source is not None else "<bytes>"
+        return f"{where}: {self.message}"
+
+    def to_dict(self) -> dict[str, str | None]:
+        return {"source": self.source, "error": self.kind, "message": self.message}
+
+
+class UnreadableFilingError(FilingError):
+    """The file is missing, empty, or cannot be read."""
+
+    kind = "unreadable"
+
+
+class NoOwnershipXmlError(FilingError):
+    """The bytes hold no ownershipDocument: not a submission with <XML>, not an ownership XML."""
+
+    kind = "no_ownership_xml"
+
+
+class MalformedXmlError(FilingError):
+    """The ownership XML is not well-formed (truncated, bad markup)."""
+
+    kind = "malformed_xml"
+
+
+class HostileXmlError(FilingError):
+    """The XML declares a DTD or entities: a billion-laughs or XXE attempt, never a real filing."""
+
+    kind = "hostile_xml"
+
+
+class NotForm3Error(FilingError):
+    """A well-formed ownership document of another type (Form 4, 5, …)."""
+
+    kind = "not_form3"
+
+
+ERROR_KINDS: tuple[type[FilingError], ...] = (
+    UnreadableFilingError,
+    NoOwnershipXmlError,
+    MalformedXmlError,
+    HostileXmlError,
+    NotForm3Error,
+)

@@ -1,0 +1,51 @@
+"""The pure entry point: a filing's bytes in, one :class:`Form3Filing` out (or a FilingError)."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import PurePath
+
+from tasks.errors import FilingError, UnreadableFilingError
+from tasks.model import Form3Filing
+from tasks.parser import load_xml, parse_ownership_document
+from tasks.submission import split_submission
+from tasks.version import PARSER_VERSION
+
+_ACCESSION = re.compile(r"(\d{10}-\d{2}-\d{6})")
+
+
+def sha256_of(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def parse_filing(data: bytes, sha256: str | None = None) -> Form3Filing:
+    """Parse one filing. Everything in the result is determined by ``data`` alone."""
+    header, xml = split_submission(data)
+    document = parse_ownership_document(load_xml(xml))
+    return Form3Filing(
+        header=header,
+        document=document,
+        sha256=sha256 or sha256_of(data),
+        parser_version=PARSER_VERSION,
+    )
+
+
+def accession_from_name(source: str) -> str | None:
+    """EDGAR names files ``<accession>.txt``; bare XML files have no header to say it."""
+    match = _ACCESSION.search(PurePath(source).name)
+    return match.group(1) if match else None
+
+
+def parse_file(path: str) -> Form3Filing:
+    """Read and parse one local file, naming it in any error (the debug command's unit)."""
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read()
+    except OSError as exc:
+        raise UnreadableFilingError(f"cannot read file: {exc.strerror or exc}", path) from None
+    try:
+        filing = parse_filing(data)
+    except FilingError as exc:
+        raise exc.with_source(path) from None
+    return filing.at(path, accession_from_name(path))

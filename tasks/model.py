@@ -1,0 +1,198 @@
+"""The typed record of one Form 3 filing.
+
+Field names follow the ownership XML (snake_cased); values that the SEC schema lets carry
+footnote references are :class:`Value` so that no reference is lost, as in the SEC's
+Insider Transactions Data Sets (the ``*_FN`` columns). Everything in :class:`Form3Filing`
+except :attr:`Form3Filing.source` is determined by the filing's bytes, which is what lets a
+content-keyed checkpoint be shared by identical files.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+
+@dataclass(slots=True)
+class Value:
+    """A schema value with the footnotes attached to it (either may be absent)."""
+
+    value: str | None
+    footnote_ids: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"value": self.value, "footnote_ids": list(self.footnote_ids)}
+
+
+def value_dict(v: Value | None) -> dict[str, Any] | None:
+    return None if v is None else v.to_dict()
+
+
+@dataclass(slots=True)
+class Issuer:
+    cik: str | None
+    name: str | None
+    trading_symbol: str | None
+    # issuerForeignTradingSymbol exists only in schema X0508+ (Form 3 v5.5); kept when present.
+    foreign_trading_symbol: str | None = None
+
+
+@dataclass(slots=True)
+class ReportingOwner:
+    cik: str | None
+    name: str | None
+    street1: str | None = None
+    street2: str | None = None
+    city: str | None = None
+    state: str | None = None
+    zip_code: str | None = None
+    state_description: str | None = None
+    # rptOwnerCcc (the filer's EDGAR confirmation code) is deliberately left out: it is a
+    # credential, never shown in the SEC's public data sets.
+    is_director: bool = False
+    is_officer: bool = False
+    is_ten_percent_owner: bool = False
+    is_other: bool = False
+    officer_title: str | None = None
+    other_text: str | None = None
+
+    @property
+    def relationship(self) -> str:
+        """The SEC data sets' RPTOWNER_RELATIONSHIP: flags joined by commas."""
+        names = []
+        if self.is_director:
+            names.append("Director")
+        if self.is_officer:
+            names.append("Officer")
+        if self.is_ten_percent_owner:
+            names.append("TenPercentOwner")
+        if self.is_other:
+            names.append("Other")
+        return ",".join(names)
+
+    @property
+    def role(self) -> str:
+        """A readable role, as the workshop's ``insider_role`` column had it."""
+        parts = []
+        if self.is_director:
+            parts.append("Director")
+        if self.is_officer:
+            parts.append(f"Officer ({self.officer_title})" if self.officer_title else "Officer")
+        if self.is_ten_percent_owner:
+            parts.append("10% Owner")
+        if self.is_other:
+            parts.append(f"Other ({self.other_text})" if self.other_text else "Other")
+        return ", ".join(parts)
+
+
+@dataclass(slots=True)
+class NonDerivativeHolding:
+    security_title: Value | None
+    shares_owned: Value | None
+    value_owned: Value | None
+    direct_or_indirect: Value | None
+    nature_of_ownership: Value | None
+
+
+@dataclass(slots=True)
+class DerivativeHolding:
+    security_title: Value | None
+    conversion_or_exercise_price: Value | None
+    exercise_date: Value | None
+    expiration_date: Value | None
+    underlying_security_title: Value | None
+    underlying_security_shares: Value | None
+    underlying_security_value: Value | None
+    shares_owned: Value | None
+    value_owned: Value | None
+    direct_or_indirect: Value | None
+    nature_of_ownership: Value | None
+
+
+@dataclass(slots=True)
+class Footnote:
+    id: str
+    text: str
+
+
+@dataclass(slots=True)
+class Signature:
+    name: str | None
+    date: str | None
+
+
+@dataclass(slots=True)
+class SecHeader:
+    """What the EDGAR ``<SEC-HEADER>`` adds to the XML (absent for a bare XML file)."""
+
+    accession_number: str | None
+    submission_type: str | None
+    public_document_count: int | None
+    period_of_report: str | None
+    filed_date: str | None
+    acceptance_datetime: str | None
+    date_of_change: str | None
+    # SEC FILE NUMBER of each REPORTING-OWNER block, by owner CIK (the data sets' FILE_NUMBER).
+    owner_file_numbers: tuple[tuple[str, str], ...] = ()
+
+    def file_number_of(self, cik: str | None) -> str | None:
+        for owner_cik, number in self.owner_file_numbers:
+            if owner_cik == cik:
+                return number
+        return None
+
+
+@dataclass(slots=True)
+class OwnershipDocument:
+    schema_version: str | None
+    document_type: str
+    period_of_report: str | None
+    date_of_original_submission: str | None
+    no_securities_owned: bool
+    not_subject_to_section16: bool | None
+    aff10b5_one: bool | None
+    issuer: Issuer
+    reporting_owners: tuple[ReportingOwner, ...]
+    nonderivative_holdings: tuple[NonDerivativeHolding, ...]
+    derivative_holdings: tuple[DerivativeHolding, ...]
+    footnotes: tuple[Footnote, ...]
+    remarks: str | None
+    signatures: tuple[Signature, ...]
+
+
+@dataclass(slots=True)
+class Form3Filing:
+    """One parsed filing: header, document, and provenance."""
+
+    header: SecHeader | None
+    document: OwnershipDocument
+    sha256: str
+    parser_version: str
+    # Where the bytes came from. Not part of the cached value (identical bytes share a
+    # checkpoint); attached afterwards by :meth:`at`.
+    source: str | None = None
+    # EDGAR names files by accession number; used when a bare XML has no header.
+    accession_from_name: str | None = field(default=None)
+
+    def at(self, source: str, accession_from_name: str | None = None) -> "Form3Filing":
+        return replace(self, source=source, accession_from_name=accession_from_name)
+
+    @property
+    def accession_number(self) -> str | None:
+        if self.header is not None and self.header.accession_number:
+            return self.header.accession_number
+        return self.accession_from_name
+
+    @property
+    def insider_name(self) -> str | None:
+        names = [o.name for o in self.document.reporting_owners if o.name]
+        return "; ".join(names) if names else None
+
+    @property
+    def insider_role(self) -> str | None:
+        roles = [o.role for o in self.document.reporting_owners]
+        return "; ".join(roles) if any(roles) else None
+
+    @property
+    def filing_date(self) -> str | None:
+        return self.header.filed_date if self.header is not None else None

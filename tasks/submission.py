@@ -1,0 +1,106 @@
+"""Splitting an EDGAR full-submission ``.txt`` into its SEC header and ownership XML.
+
+EDGAR serves a filing as one SGML-ish text: ``<SEC-HEADER>`` then ``<DOCUMENT>`` blocks. The
+ownership XML sits inside ``<XML>`` of the first document; later documents are exhibits or
+uuencoded images that can be megabytes, so the splitter only ever searches forward with
+``bytes.find`` and never decodes or scans the documents it does not need.
+"""
+
+from __future__ import annotations
+
+import re
+
+from tasks.errors import MalformedXmlError, NoOwnershipXmlError, UnreadableFilingError
+from tasks.model import SecHeader
+
+_ACCEPTANCE = re.compile(rb"<ACCEPTANCE-DATETIME>[ \t]*(\d{14})")
+# How far into a file the submission markers may start; EDGAR puts them on the first line.
+_SNIFF_BYTES = 1024
+
+
+def _iso_date(yyyymmdd: str | None) -> str | None:
+    if yyyymmdd and len(yyyymmdd) == 8 and yyyymmdd.isdigit():
+        return f"{yyyymmdd[:4]}-{yyyymmdd[4:6]}-{yyyymmdd[6:]}"
+    return yyyymmdd or None
+
+
+def _iso_datetime(stamp: str) -> str:
+    return f"{stamp[:4]}-{stamp[4:6]}-{stamp[6:8]}T{stamp[8:10]}:{stamp[10:12]}:{stamp[12:14]}"
+
+
+def _field(header: bytes, key: bytes, start: int = 0, end: int | None = None) -> str | None:
+    """The value after ``KEY:`` on its line; ``bytes.find`` beats a regex pass ~5x here."""
+    at = header.find(key, start, end if end is not None else len(header))
+    if at < 0:
+        return None
+    at += len(key)
+    eol = header.find(b"\n", at)
+    raw = header[at : eol if eol >= 0 else len(header)].strip()
+    return raw.decode("latin-1") or None
+
+
+def _owner_file_numbers(header: bytes) -> tuple[tuple[str, str], ...]:
+    """SEC FILE NUMBER of each REPORTING-OWNER block, by the block's CIK."""
+    pairs = []
+    at = header.find(b"REPORTING-OWNER:")
+    while at >= 0:
+        nxt = header.find(b"REPORTING-OWNER:", at + 16)
+        end = nxt if nxt >= 0 else len(header)
+        issuer = header.find(b"ISSUER:", at, end)
+        if issuer >= 0:
+            end = issuer
+        cik = _field(header, b"CENTRAL INDEX KEY:", at, end)
+        number = _field(header, b"SEC FILE NUMBER:", at, end)
+        if cik and number:
+            pairs.append((cik, number))
+        at = nxt
+    return tuple(pairs)
+
+
+def parse_sec_header(header: bytes) -> SecHeader:
+    """Read the few header fields the data sets use; the XML carries everything else."""
+    accepted = _ACCEPTANCE.search(header, 0, 512)
+    count = _field(header, b"PUBLIC DOCUMENT COUNT:")
+    return SecHeader(
+        accession_number=_field(header, b"ACCESSION NUMBER:"),
+        submission_type=_field(header, b"CONFORMED SUBMISSION TYPE:"),
+        public_document_count=int(count) if count and count.isdigit() else None,
+        period_of_report=_iso_date(_field(header, b"CONFORMED PERIOD OF REPORT:")),
+        filed_date=_iso_date(_field(header, b"FILED AS OF DATE:")),
+        acceptance_datetime=_iso_datetime(accepted.group(1).decode()) if accepted else None,
+        date_of_change=_iso_date(_field(header, b"DATE AS OF CHANGE:")),
+        owner_file_numbers=_owner_file_numbers(header),
+    )
+
+
+def split_submission(data: bytes) -> tuple[SecHeader | None, bytes]:
+    """Return the parsed SEC header (``None`` for a bare XML file) and the ownership XML bytes."""
+    if not data.strip():
+        raise UnreadableFilingError("file is empty")
+    head = data[:_SNIFF_BYTES]
+    if b"<SEC-HEADER>" not in head and b"<SEC-DOCUMENT>" not in head:
+        start = head.lstrip()[:1]
+        if start != b"<":
+            raise NoOwnershipXmlError(
+                "neither an EDGAR submission (<SEC-HEADER>) nor an XML document"
+            )
+        return None, data.strip()
+
+    header_end = data.find(b"</SEC-HEADER>")
+    if header_end < 0:
+        raise MalformedXmlError("submission has <SEC-HEADER> but no </SEC-HEADER> (truncated?)")
+    header = parse_sec_header(data[:header_end])
+
+    doc_start = data.find(b"<DOCUMENT>", header_end)
+    if doc_start < 0:
+        raise NoOwnershipXmlError("submission has no <DOCUMENT>")
+    doc_end = data.find(b"</DOCUMENT>", doc_start)
+    xml_start = data.find(b"<XML>", doc_start, doc_end if doc_end >= 0 else len(data))
+    if xml_start < 0:
+        if doc_end < 0:
+            raise MalformedXmlError("first <DOCUMENT> is not closed (truncated?)")
+        raise NoOwnershipXmlError("the first document has no <XML> ownership document")
+    xml_end = data.find(b"</XML>", xml_start)
+    if xml_end < 0:
+        raise MalformedXmlError("<XML> block is not closed (truncated?)")
+    return header, data[xml_start + 5 : xml_end].strip()
