@@ -1,0 +1,1 @@
+"""Deployment assets: cluster profiles (profiles.yaml), the served deployment, local Slurm."""

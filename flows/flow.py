@@ -1,0 +1,248 @@
+"""The ``extract-form3`` flow: plan, map batches over Dask, aggregate. Orchestration only.
+
+1. Read the manifest and hash every filing (sha256 of its bytes: what the filing IS).
+2. Drop what the checkpoint index says is done (this parser version), and identical bytes
+   seen twice; group the rest into batches.
+3. Map ``extract_batch`` over the batches on a DaskTaskRunner (local or Slurm workers).
+   Prefect persists each batch's result under its content key; the flow indexes it as soon
+   as it completes, so a crash loses at most the batches in flight.
+4. Stream every filing's record, in manifest order, into ``results/`` and finish atomically.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from prefect import flow, get_run_logger
+from prefect.context import get_run_context
+from prefect.futures import as_completed
+from prefect.states import Failed
+
+from flows.checkpoints import CheckpointStore
+from flows.cluster import get_profile, task_runner_for
+from flows.manifest import FilingRef, read_manifest
+from flows.outputs import ResultsWriter
+from flows.settings import DEFAULT_MANIFEST, RunSettings, auto_batch_size
+from tasks.errors import FilingError
+from tasks.extract import accession_from_name, sha256_of
+from tasks.prefect_tasks import Batch, FailedFiling, extract_batch
+from tasks.reading import read_filing
+from tasks.serialize import filing_to_dict
+from tasks.tables import table_rows
+from tasks.version import PARSER_VERSION
+
+HASH_THREADS = 8
+PROGRESS_STEP = 0.05  # a log line every 5% of filings
+
+
+@dataclass(slots=True)
+class Hashed:
+    ref: FilingRef
+    sha256: str | None = None
+    error: FilingError | None = None  # a data error found while reading
+    infra: str | None = None  # an I/O error that a rerun may not see
+
+
+def _hash_one(ref: FilingRef) -> Hashed:
+    try:
+        return Hashed(ref, sha256=sha256_of(read_filing(ref.location)))
+    except FilingError as exc:
+        return Hashed(ref, error=exc.with_source(ref.source))
+    except OSError as exc:
+        return Hashed(ref, infra=f"{type(exc).__name__}: {exc}")
+
+
+def hash_filings(refs: list[FilingRef]) -> list[Hashed]:
+    # I/O bound (hashlib releases the GIL on large buffers): threads in the flow process.
+    with ThreadPoolExecutor(HASH_THREADS) as pool:
+        return list(pool.map(_hash_one, refs, chunksize=64))
+
+
+def make_batches(pending: list[tuple[str, str]], size: int) -> list[Batch]:
+    batches = []
+    for start in range(0, len(pending), size):
+        items = tuple(pending[start : start + size])
+        batches.append(Batch(label=f"filings {start + 1}-{start + len(items)}", items=items))
+    return batches
+
+
+class Progress:
+    """One log line every few percent, with rate and ETA: the CLI's progress display."""
+
+    def __init__(self, total: int, logger: Any) -> None:
+        self.total, self.logger = total, logger
+        self.done, self.next_mark = 0, PROGRESS_STEP
+        self.started = time.monotonic()
+
+    def advance(self, n: int) -> None:
+        self.done += n
+        if self.total and (self.done / self.total >= self.next_mark or self.done == self.total):
+            elapsed = time.monotonic() - self.started
+            rate = self.done / elapsed if elapsed > 0 else 0.0
+            eta = (self.total - self.done) / rate if rate else 0.0
+            self.logger.info(
+                "progress: %d/%d filings parsed (%.0f%%), %.0f filings/s, ETA %.0fs",
+                self.done, self.total, 100 * self.done / self.total, rate, eta,
+            )
+            while self.next_mark <= self.done / self.total:
+                self.next_mark += PROGRESS_STEP
+
+
+@flow(name="extract-form3", persist_result=False, log_prints=True)
+def extract_form3(
+    manifest: str = str(DEFAULT_MANIFEST),
+    results_dir: str = "results",
+    cluster: str = "local",
+    profile: str | None = None,
+    batch_size: int | None = None,
+    store_dir: str | None = None,
+) -> dict[str, Any]:
+    """Parse every Form 3 in ``manifest`` into ``results_dir``; reruns reuse checkpoints."""
+    started = time.monotonic()
+    logger = get_run_logger()
+    settings = RunSettings.resolve(manifest, results_dir, store_dir, cluster, profile, batch_size)
+    cluster_profile = get_profile(settings.profile_name)
+    man = read_manifest(settings.manifest, settings.column)
+    if man.duplicates_dropped:
+        logger.warning("manifest: %d duplicate rows ignored", man.duplicates_dropped)
+    logger.info("manifest %s: %d filings", man.path, len(man.filings))
+
+    hashed = hash_filings(man.filings)
+    store = CheckpointStore(settings.checkpoint_dir)
+    done = store.load_index()
+    pending: dict[str, str] = {}
+    for h in hashed:
+        if h.sha256 and h.sha256 not in done:
+            pending.setdefault(h.sha256, h.ref.location)
+    size = settings.batch_size or auto_batch_size(len(pending), cluster_profile.workers)
+    batches = make_batches(list(pending.items()), size)
+    logger.info(
+        "%d filings already checkpointed, %d to parse in %d batches of up to %d (profile %s)",
+        sum(1 for h in hashed if h.sha256 in done), len(pending), len(batches), size,
+        cluster_profile.name,
+    )
+
+    parsed_shas: set[str] = set()
+    cache_hit_shas: set[str] = set()
+    lost: dict[str, str] = {}  # sha256 → why its batch failed after retries
+    parsed_keys: set[str] = set()
+    if batches:
+        progress = Progress(len(pending), logger)
+        # A Path, not a block: Prefect takes a plain string as the name of a saved block.
+        task = extract_batch.with_options(result_storage=store.directory)
+        with task_runner_for(cluster_profile) as runner:
+            futures = [runner.submit(task, {"batch": b}) for b in batches]
+            batch_of = {f.task_run_id: b for f, b in zip(futures, batches)}
+            for future in as_completed(futures):
+                batch = batch_of[future.task_run_id]
+                shas = [s for s, _ in batch.items]
+                future.wait()  # sets the final state from Dask, not from the (lagging) API
+                state = future.state
+                if state.is_completed():
+                    store.record(batch.cache_key, shas)
+                    for s in shas:
+                        done[s] = batch.cache_key
+                    if state.name == "Cached":
+                        cache_hit_shas.update(shas)
+                    else:
+                        parsed_shas.update(shas)
+                        parsed_keys.add(batch.cache_key)
+                else:
+                    reason = f"{state.name}: {state.message or 'batch failed'}"
+                    logger.error("batch %s failed after retries: %s", batch.label, reason)
+                    for s in shas:
+                        lost[s] = reason
+                progress.advance(len(shas))
+
+    summary = _aggregate(settings, hashed, done, store, lost, parsed_keys)
+    summary.update(
+        manifest=str(man.path),
+        parsed=sum(1 for h in hashed if h.sha256 in parsed_shas),
+        cached=sum(1 for h in hashed if h.sha256 in done and h.sha256 not in parsed_shas),
+        cache_hits_in_run=len(cache_hit_shas),
+        batches=len(batches),
+        batch_size=size,
+        profile=cluster_profile.name,
+        parser_version=PARSER_VERSION,
+        flow_run_id=str(get_run_context().flow_run.id),
+        seconds=round(time.monotonic() - started, 3),
+    )
+    summary = {k: summary[k] for k in _SUMMARY_ORDER if k in summary} | summary
+    ResultsWriter.write_summary(settings.results_dir, summary)
+    logger.info(
+        "done: %d filings, %d parsed, %d cached, %d failed -> %s",
+        summary["filings"], summary["parsed"], summary["cached"], summary["failed"],
+        settings.results_dir,
+    )
+    if summary["not_processed"]:
+        return Failed(
+            message=f"{summary['not_processed']} filings were not processed (infrastructure "
+            f"errors after retries; see failures.csv); all other results are written. "
+            f"Rerun to process only those.",
+            data=summary,
+        )
+    return summary
+
+
+_SUMMARY_ORDER = ("filings", "parsed", "cached", "failed", "data_errors", "not_processed")
+
+
+def _aggregate(
+    settings: RunSettings,
+    hashed: list[Hashed],
+    done: dict[str, str],
+    store: CheckpointStore,
+    lost: dict[str, str],
+    parsed_keys: set[str],
+) -> dict[str, Any]:
+    """Stream every filing's outcome, in manifest order, into the results files."""
+    writer = ResultsWriter(settings.results_dir)
+    errors: Counter[str] = Counter()
+    workers: Counter[str] = Counter()  # where this run's batches ran (Slurm job id or host)
+    seen_keys: set[str] = set()
+    not_processed = 0
+    try:
+        for h in hashed:
+            ref = h.ref
+            if h.error is not None:
+                writer.add_failure(ref.row, ref.source, h.error.kind, h.error.message)
+                errors[h.error.kind] += 1
+                continue
+            key = done.get(h.sha256) if h.sha256 else None
+            if key is None:
+                why = h.infra or lost.get(h.sha256 or "", "not processed")
+                writer.add_failure(ref.row, ref.source, "not_processed", why)
+                not_processed += 1
+                continue
+            batch_result = store.load(key)
+            if key in parsed_keys and key not in seen_keys:
+                workers[batch_result.slurm_job_id or batch_result.hostname] += 1
+            seen_keys.add(key)
+            outcome = batch_result.outcomes[h.sha256]
+            if isinstance(outcome, FailedFiling):
+                writer.add_failure(ref.row, ref.source, outcome.kind, outcome.message)
+                errors[outcome.kind] += 1
+                continue
+            filing = outcome.at(ref.source, accession_from_name(ref.source))
+            writer.add_record(filing_to_dict(filing), table_rows(filing))
+        summary = {
+            "filings": len(hashed),
+            "succeeded": writer.records,
+            "failed": writer.failures,
+            "data_errors": sum(errors.values()),
+            "not_processed": not_processed,
+            "error_types": dict(errors.most_common()),
+            "batches_by_worker": dict(workers),
+            "results_dir": str(settings.results_dir),
+            "checkpoint_dir": str(settings.checkpoint_dir),
+        }
+        writer.commit()
+    except BaseException:
+        writer.abort()
+        raise
+    return summary

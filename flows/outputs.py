@@ -1,0 +1,150 @@
+"""Writing ``results/``: streamed, bounded in memory, and atomic per file.
+
+Each output is written to a temporary file in the results directory and renamed over the old
+one only when complete, so a kill at any moment leaves either the previous or the new version
+of every file, never a torn one. Records stream through: JSON objects are written as they come,
+table rows are flushed to Parquet every ``ROW_GROUP`` rows, so memory does not grow with the
+number of filings.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from tasks.tables import NUMERIC_COLUMNS, TABLE_COLUMNS, Row
+
+ROW_GROUP = 50_000
+JSON_NAME, FAILURES_NAME, SUMMARY_NAME = "parsed_form3.json", "failures.csv", "run_summary.json"
+FAILURE_COLUMNS = ("row", "source", "error", "message")
+_BOOLEAN_COLUMNS = {"no_securities_owned", "not_subject_sec16", "aff10b5one"}
+
+
+def _arrow_type(column: str) -> pa.DataType:
+    if column in NUMERIC_COLUMNS:
+        return pa.float64()
+    if column.endswith("_sk"):
+        return pa.int64()
+    if column in _BOOLEAN_COLUMNS:
+        return pa.bool_()
+    return pa.string()
+
+
+SCHEMAS = {
+    name: pa.schema([(c, _arrow_type(c)) for c in cols]) for name, cols in TABLE_COLUMNS.items()
+}
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+# mkstemp creates 0600 files; results are meant to be shared like any file the user writes.
+_FILE_MODE = 0o666 & ~_umask()
+
+
+def _temp_beside(target: Path) -> Path:
+    fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.fchmod(fd, _FILE_MODE)
+    os.close(fd)
+    return Path(name)
+
+
+def write_atomic_text(target: Path, text: str) -> None:
+    tmp = _temp_beside(target)
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+class ResultsWriter:
+    """Collects one run's outputs; nothing is visible under its final name before ``commit``."""
+
+    def __init__(self, results_dir: Path) -> None:
+        self.dir = results_dir
+        results_dir.mkdir(parents=True, exist_ok=True)
+        self._temps: dict[Path, Path] = {}
+        self._json = open(self._temp(results_dir / JSON_NAME), "w", encoding="utf-8")
+        self._json.write("[")
+        self._first = True
+        self._failures = open(self._temp(results_dir / FAILURES_NAME), "w", newline="", encoding="utf-8")
+        self._failures_csv = csv.writer(self._failures)
+        self._failures_csv.writerow(FAILURE_COLUMNS)
+        self._buffers: dict[str, list[Row]] = {name: [] for name in TABLE_COLUMNS}
+        self._parquet = {
+            name: pq.ParquetWriter(self._temp(results_dir / f"{name}.parquet"), SCHEMAS[name])
+            for name in TABLE_COLUMNS
+        }
+        self.records = 0
+        self.failures = 0
+
+    def _temp(self, target: Path) -> Path:
+        tmp = _temp_beside(target)
+        self._temps[target] = tmp
+        return tmp
+
+    def add_record(self, record: dict[str, Any], rows: dict[str, list[Row]]) -> None:
+        self._json.write("\n" if self._first else ",\n")
+        self._first = False
+        self._json.write(json.dumps(record, ensure_ascii=False))
+        for name, table_rows in rows.items():
+            buffer = self._buffers[name]
+            buffer.extend(table_rows)
+            if len(buffer) >= ROW_GROUP:
+                self._flush(name)
+        self.records += 1
+
+    def add_failure(self, row: int, source: str, error: str, message: str) -> None:
+        self._failures_csv.writerow((row, source, error, message))
+        self.failures += 1
+
+    def _flush(self, name: str) -> None:
+        rows = self._buffers[name]
+        if not rows:
+            return
+        columns = list(zip(*rows))
+        table = pa.Table.from_arrays(
+            [pa.array(col, type=field.type) for col, field in zip(columns, SCHEMAS[name])],
+            schema=SCHEMAS[name],
+        )
+        self._parquet[name].write_table(table)
+        rows.clear()
+
+    @staticmethod
+    def write_summary(results_dir: Path, summary: dict[str, Any]) -> None:
+        write_atomic_text(results_dir / SUMMARY_NAME, json.dumps(summary, indent=2) + "\n")
+
+    def commit(self) -> None:
+        """Finish every file, then rename each into place."""
+        self._json.write("\n]\n" if not self._first else "]\n")
+        self._json.close()
+        self._failures.close()
+        for name, writer in self._parquet.items():
+            self._flush(name)
+            writer.close()
+        for target, tmp in self._temps.items():
+            os.replace(tmp, target)
+        self._temps.clear()
+
+    def abort(self) -> None:
+        for handle in (self._json, self._failures):
+            handle.close()
+        for writer in self._parquet.values():
+            try:
+                writer.close()
+            except Exception:  # noqa: BLE001 - best effort cleanup of temp files
+                pass
+        for tmp in self._temps.values():
+            Path(tmp).unlink(missing_ok=True)
+        self._temps.clear()

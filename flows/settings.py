@@ -1,0 +1,77 @@
+"""Every setting of a run, resolved in one place: CLI flag, then environment, then default.
+
+Anything a user might need to change on a cluster (where results and checkpoints go, which
+cluster profile, which Prefect API) lives here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_MANIFEST = REPO_ROOT / "data" / "form_3_10.csv"
+DEFAULT_RESULTS = Path("results")
+# A batch is the unit Prefect orchestrates (~50-65 ms of overhead each on Dask) and the unit
+# of loss on a crash; a filing costs ~0.1 ms. Auto size aims at a few batches per worker.
+MIN_BATCH, MAX_BATCH, BATCHES_PER_WORKER = 25, 2000, 4
+# Columns that may name the filing in a manifest, in order of preference.
+FILING_COLUMNS = ("path", "url", "filing", "file", "location", "filename")
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(name)
+    return value if value not in (None, "") else default
+
+
+@dataclass(slots=True)
+class RunSettings:
+    """What ``form3 run`` and the flow's parameters resolve to."""
+
+    manifest: Path = DEFAULT_MANIFEST
+    results_dir: Path = DEFAULT_RESULTS
+    # Checkpoints (Prefect's persisted results). On a cluster: a path every worker can reach.
+    store_dir: Path | None = None
+    cluster: str = "local"
+    profile: str | None = None
+    batch_size: int | None = None  # None: automatic
+    column: str | None = None  # None: first of FILING_COLUMNS present
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def checkpoint_dir(self) -> Path:
+        return self.store_dir if self.store_dir is not None else self.results_dir / ".checkpoints"
+
+    @property
+    def profile_name(self) -> str:
+        return self.profile or self.cluster
+
+    @classmethod
+    def resolve(
+        cls,
+        manifest: str | Path | None = None,
+        results_dir: str | Path | None = None,
+        store_dir: str | Path | None = None,
+        cluster: str | None = None,
+        profile: str | None = None,
+        batch_size: int | None = None,
+        column: str | None = None,
+    ) -> "RunSettings":
+        store = store_dir or _env("FORM3_STORE")
+        batch = batch_size or _env("FORM3_BATCH_SIZE")
+        return cls(
+            manifest=Path(manifest or _env("FORM3_MANIFEST", str(DEFAULT_MANIFEST))).resolve(),
+            results_dir=Path(results_dir or _env("FORM3_RESULTS", str(DEFAULT_RESULTS))).resolve(),
+            store_dir=Path(store).resolve() if store else None,
+            cluster=cluster or _env("FORM3_CLUSTER", "local"),
+            profile=profile or _env("FORM3_PROFILE"),
+            batch_size=int(batch) if batch else None,
+            column=column or _env("FORM3_COLUMN"),
+        )
+
+
+def auto_batch_size(pending: int, workers: int) -> int:
+    """Enough batches to keep every worker busy and bound crash loss; few enough to stay cheap."""
+    target = -(-pending // max(1, workers * BATCHES_PER_WORKER))
+    return max(MIN_BATCH, min(MAX_BATCH, target))
