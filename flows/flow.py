@@ -130,7 +130,7 @@ def extract_form3(
     parsed_shas: set[str] = set()
     cache_hit_shas: set[str] = set()
     lost: dict[str, str] = {}  # sha256 → why its batch failed after retries
-    parsed_keys: set[str] = set()
+    workers: Counter[str] = Counter()  # where this run's batches ran (Slurm job id or host)
     if batches:
         progress = Progress(len(pending), logger)
         # A Path, not a block: Prefect takes a plain string as the name of a saved block.
@@ -144,14 +144,22 @@ def extract_form3(
                 future.wait()  # sets the final state from Dask, not from the (lagging) API
                 state = future.state
                 if state.is_completed():
-                    store.record(batch.cache_key, shas)
-                    for s in shas:
+                    result = future.result(raise_on_failure=False)
+                    gave_up = {
+                        s: o.message for s, o in result.outcomes.items()
+                        if isinstance(o, FailedFiling) and o.transient
+                    }
+                    finished = [s for s in shas if s not in gave_up]
+                    store.record(batch.cache_key, finished)
+                    for s in finished:
                         done[s] = batch.cache_key
+                    lost.update(gave_up)
                     if state.name == "Cached":
-                        cache_hit_shas.update(shas)
+                        cache_hit_shas.update(finished)
                     else:
-                        parsed_shas.update(shas)
-                        parsed_keys.add(batch.cache_key)
+                        parsed_shas.update(finished)
+                        workers[result.slurm_job_id or result.hostname] += 1
+                    del result
                 else:
                     reason = f"{state.name}: {state.message or 'batch failed'}"
                     logger.error("batch %s failed after retries: %s", batch.label, reason)
@@ -159,12 +167,13 @@ def extract_form3(
                         lost[s] = reason
                 progress.advance(len(shas))
 
-    summary = _aggregate(settings, hashed, done, store, lost, parsed_keys)
+    summary = _aggregate(settings, hashed, done, store, lost)
     summary.update(
         manifest=str(man.path),
         parsed=sum(1 for h in hashed if h.sha256 in parsed_shas),
         cached=sum(1 for h in hashed if h.sha256 in done and h.sha256 not in parsed_shas),
         cache_hits_in_run=len(cache_hit_shas),
+        batches_by_worker=dict(workers),
         batches=len(batches),
         batch_size=size,
         profile=cluster_profile.name,
@@ -198,13 +207,10 @@ def _aggregate(
     done: dict[str, str],
     store: CheckpointStore,
     lost: dict[str, str],
-    parsed_keys: set[str],
 ) -> dict[str, Any]:
     """Stream every filing's outcome, in manifest order, into the results files."""
     writer = ResultsWriter(settings.results_dir)
     errors: Counter[str] = Counter()
-    workers: Counter[str] = Counter()  # where this run's batches ran (Slurm job id or host)
-    seen_keys: set[str] = set()
     not_processed = 0
     try:
         for h in hashed:
@@ -219,11 +225,7 @@ def _aggregate(
                 writer.add_failure(ref.row, ref.source, "not_processed", why)
                 not_processed += 1
                 continue
-            batch_result = store.load(key)
-            if key in parsed_keys and key not in seen_keys:
-                workers[batch_result.slurm_job_id or batch_result.hostname] += 1
-            seen_keys.add(key)
-            outcome = batch_result.outcomes[h.sha256]
+            outcome = store.load(key).outcomes[h.sha256]
             if isinstance(outcome, FailedFiling):
                 writer.add_failure(ref.row, ref.source, outcome.kind, outcome.message)
                 errors[outcome.kind] += 1
@@ -237,7 +239,6 @@ def _aggregate(
             "data_errors": sum(errors.values()),
             "not_processed": not_processed,
             "error_types": dict(errors.most_common()),
-            "batches_by_worker": dict(workers),
             "results_dir": str(settings.results_dir),
             "checkpoint_dir": str(settings.checkpoint_dir),
         }

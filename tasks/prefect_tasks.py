@@ -21,7 +21,7 @@ from prefect.context import TaskRunContext
 from tasks.errors import FilingError
 from tasks.extract import parse_filing, sha256_of
 from tasks.model import Form3Filing
-from tasks.reading import read_filing
+from tasks.reading import inject_fault, read_filing
 from tasks.version import PARSER_VERSION
 
 
@@ -42,6 +42,9 @@ class Batch:
 class FailedFiling:
     kind: str
     message: str
+    # An I/O error that outlived every retry: not a fact about the bytes, so the flow does
+    # not checkpoint it and the next run tries that filing again.
+    transient: bool = False
 
 
 @dataclass(slots=True)
@@ -89,8 +92,10 @@ def extract_batch(batch: Batch) -> BatchResult:
     result = BatchResult(
         hostname=socket.gethostname(), slurm_job_id=os.environ.get("SLURM_JOB_ID")
     )
+    io_errors: dict[str, str] = {}
     for sha256, location in batch.items:
         try:
+            inject_fault(location)
             data = read_filing(location)
             actual = sha256_of(data)
             if actual != sha256:
@@ -98,5 +103,16 @@ def extract_batch(batch: Batch) -> BatchResult:
             result.outcomes[sha256] = parse_filing(data, sha256)
         except FilingError as exc:
             result.outcomes[sha256] = FailedFiling(exc.kind, exc.message)
+        except (OSError, TimeoutError) as exc:
+            io_errors[sha256] = f"{type(exc).__name__}: {exc}"
+    if io_errors:
+        context = TaskRunContext.get()
+        if context is not None and context.task_run.run_count <= context.task.retries:
+            # Let Prefect retry the batch with backoff; re-parsing its good filings is cheap.
+            first = next(iter(io_errors.values()))
+            raise OSError(f"{len(io_errors)} filing(s) hit I/O errors; first: {first}")
+        # Final attempt: keep everything that worked; only these filings stay undone.
+        for sha256, message in io_errors.items():
+            result.outcomes[sha256] = FailedFiling("io_error", message, transient=True)
     result.seconds = time.perf_counter() - started
     return result

@@ -20,7 +20,8 @@ _PERMANENT = {errno.ENOENT, errno.EISDIR, errno.ENOTDIR, errno.EACCES, errno.EPE
 FAULT_DIR_ENV = "FORM3_FAULT_DIR"
 
 
-def _injected_fault(location: str) -> None:
+def inject_fault(location: str) -> None:
+    """Raise an injected EIO for this file if a test asked for one (see FAULT_DIR_ENV)."""
     fault_dir = os.environ.get(FAULT_DIR_ENV)
     if not fault_dir:
         return
@@ -36,7 +37,6 @@ def _injected_fault(location: str) -> None:
 
 def read_filing(location: str) -> bytes:
     """Read a local filing; permanent failures become :class:`UnreadableFilingError`."""
-    _injected_fault(location)
     try:
         with open(location, "rb") as fh:
             return fh.read()
