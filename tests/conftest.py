@@ -36,3 +36,62 @@ def filing(corpus: Path):
     from tasks.extract import parse_file
 
     return lambda name: parse_file(str(corpus / "filings" / name))
+
+
+@pytest.fixture(scope="session")
+def prefect_api(tmp_path_factory) -> str:
+    """A real Prefect server for the session, with its own home and SQLite database."""
+    from flows.local_api import _free_port, start_server, stop_server
+
+    home = tmp_path_factory.mktemp("prefect-home")
+    os.environ["PREFECT_HOME"] = str(home)
+    port = _free_port()
+    proc = start_server("127.0.0.1", port, home / "server.log")
+    url = f"http://127.0.0.1:{port}/api"
+    yield url
+    stop_server(proc)
+
+
+@pytest.fixture
+def form3(prefect_api: str, tmp_path: Path):
+    """Run the real ``form3`` CLI in a subprocess against the session's Prefect API."""
+    import json
+    import subprocess
+    import sys
+
+    def run(*args: str, env: dict[str, str] | None = None, check: bool | None = True):
+        full_env = dict(os.environ, PREFECT_API_URL=prefect_api, PREFECT_SERVER_ANALYTICS_ENABLED="false")
+        full_env.update(env or {})
+        proc = subprocess.run(
+            [sys.executable, "-m", "flows.cli", *args],
+            capture_output=True, text=True, env=full_env, cwd=REPO, timeout=900,
+        )
+        if check is True:
+            assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-6000:]
+        return proc
+
+    def summary(results: Path) -> dict:
+        return json.loads((results / "run_summary.json").read_text())
+
+    run.summary = summary
+    return run
+
+
+def load_generator():
+    """The repo's synthetic-filing generator (a script under data/), imported by path."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("make_sample", REPO / "data" / "make_sample.py")
+    module = importlib.util.module_from_spec(spec)
+    import sys
+
+    sys.modules.setdefault("make_sample", module)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="session")
+def synthetic_3000(tmp_path_factory) -> Path:
+    """3,000 synthetic filings and their manifest (made once per session)."""
+    out = tmp_path_factory.mktemp("synthetic")
+    return load_generator().make(out / "filings", out / "manifest.csv", 3000, seed=11)

@@ -1,0 +1,180 @@
+"""The flow end to end: real Prefect server, real Dask workers, real files."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+import pandas as pd
+
+from tests.conftest import REPO
+
+SAMPLE = REPO / "data" / "form_3_10.csv"
+OUTPUTS = (
+    "parsed_form3.json", "failures.csv", "submissions.parquet", "reporting_owners.parquet",
+    "nonderiv_holdings.parquet", "deriv_holdings.parquet", "footnotes.parquet",
+    "owner_signatures.parquet",
+)
+
+
+def _digests(results: Path) -> dict[str, str]:
+    return {n: hashlib.sha256((results / n).read_bytes()).hexdigest() for n in OUTPUTS}
+
+
+def _table(results: Path, name: str) -> pd.DataFrame:
+    return pd.read_parquet(results / f"{name}.parquet")
+
+
+def _manifest_sum(path: Path, column: str, kinds=("3", "3/A")) -> int:
+    with open(path, newline="") as fh:
+        rows = [r for r in csv.DictReader(fh) if r.get("document_type", r.get("form_type")) in kinds]
+    return sum(int(r[column]) for r in rows)
+
+
+def test_sample_run_then_rerun_is_all_cached_and_identical(form3, tmp_path: Path) -> None:
+    results = tmp_path / "results"
+    form3("run", str(SAMPLE), "--results", str(results))
+    first = form3.summary(results)
+    assert (first["filings"], first["parsed"], first["cached"], first["failed"]) == (10, 10, 0, 0)
+    assert len(_table(results, "submissions")) == 10
+    for table, column in [
+        ("reporting_owners", "n_reporting_owners"),
+        ("nonderiv_holdings", "n_nonderivative_holdings"),
+        ("deriv_holdings", "n_derivative_holdings"),
+        ("footnotes", "n_footnotes"),
+    ]:
+        assert len(_table(results, table)) == _manifest_sum(SAMPLE, column), table
+    records = json.loads((results / "parsed_form3.json").read_text())
+    with open(SAMPLE, newline="") as fh:
+        expected = [r["accession_number"] for r in csv.DictReader(fh)]
+    assert [r["accession_number"] for r in records] == expected  # manifest order
+    assert all(r["source"].startswith("sample/") for r in records)
+    digests = _digests(results)
+
+    form3("run", str(SAMPLE), "--results", str(results))
+    again = form3.summary(results)
+    assert (again["parsed"], again["cached"], again["batches"]) == (0, 10, 0)
+    assert again["flow_run_id"] != first["flow_run_id"]
+    assert _digests(results) == digests
+
+
+def test_corpus_run_tables_match_manifest(form3, corpus: Path, tmp_path: Path) -> None:
+    results = tmp_path / "results"
+    form3("run", str(corpus / "MANIFEST.csv"), "--results", str(results), "--batch-size", "20")
+    summary = form3.summary(results)
+    assert summary["filings"] == 113 and summary["parsed"] == 113
+    assert summary["failed"] == summary["data_errors"] == 9
+    assert summary["error_types"] == {"not_form3": 9}
+    manifest = corpus / "MANIFEST.csv"
+    assert len(_table(results, "submissions")) == 104
+    assert len(_table(results, "reporting_owners")) == _manifest_sum(manifest, "n_reporting_owners")
+    assert len(_table(results, "nonderiv_holdings")) == _manifest_sum(manifest, "n_nonderivative_holdings")
+    assert len(_table(results, "deriv_holdings")) == _manifest_sum(manifest, "n_derivative_holdings")
+    assert len(_table(results, "footnotes")) == _manifest_sum(manifest, "n_footnotes")
+    subs = _table(results, "submissions").set_index("accession_number")
+    assert subs.loc["0000100493-20-000092", "issuername"] == "TYSON FOODS, INC."
+    assert subs.loc["0000100493-20-000092", "filing_date"] == "2020-05-26"
+    failures = pd.read_csv(results / "failures.csv")
+    assert set(failures["error"]) == {"not_form3"}
+
+
+def test_new_filings_in_manifest_are_the_only_ones_parsed(form3, tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    shutil.copytree(REPO / "data" / "sample", data / "sample")
+    rows = list(csv.DictReader(open(SAMPLE, newline="")))
+    half, full = data / "half.csv", data / "full.csv"
+    for path, subset in ((half, rows[:4]), (full, rows)):
+        with open(path, "w", newline="") as fh:
+            writer = csv.DictWriter(fh, fieldnames=rows[0].keys())
+            writer.writeheader()
+            writer.writerows(subset)
+    results = tmp_path / "results"
+    form3("run", str(half), "--results", str(results))
+    assert form3.summary(results)["parsed"] == 4
+    form3("run", str(full), "--results", str(results))
+    summary = form3.summary(results)
+    assert (summary["parsed"], summary["cached"], summary["filings"]) == (6, 4, 10)
+    assert len(_table(results, "submissions")) == 10
+
+
+def test_bad_filings_fail_alone_with_their_error_type(form3, corpus: Path, tmp_path: Path) -> None:
+    from tests.test_bad_input import BILLION_LAUGHS, XXE
+
+    good = sorted((REPO / "data" / "sample").glob("*.txt"))[:3]
+    bad_dir = tmp_path / "bad"
+    bad_dir.mkdir()
+    real = (corpus / "filings" / "0000100493-20-000092.txt").read_bytes()
+    files = {
+        "malformed.txt": real[: real.index(b"</ownershipDocument>")] + b"</XML>\n</TEXT>\n",
+        "lol.xml": BILLION_LAUGHS,
+        "xxe.xml": XXE,
+        "empty.txt": b"",
+        "garbage.bin": bytes(range(1, 256)) * 10,
+    }
+    for name, data in files.items():
+        (bad_dir / name).write_bytes(data)
+    manifest = tmp_path / "mixed.csv"
+    sources = [str(p) for p in good] + [str(bad_dir / n) for n in files] + [
+        str(corpus / "filings" / "0001062993-23-012371.xml"),  # a Form 4
+        str(bad_dir / "missing.txt"),
+    ]
+    manifest.write_text("path\n" + "\n".join(sources) + "\n")
+    results = tmp_path / "results"
+    proc = form3("run", str(manifest), "--results", str(results))
+    assert "Completed" in proc.stderr
+    summary = form3.summary(results)
+    assert (summary["filings"], summary["succeeded"], summary["failed"]) == (10, 3, 7)
+    failures = {Path(r["source"]).name: r["error"] for r in csv.DictReader(open(results / "failures.csv"))}
+    assert failures == {
+        "malformed.txt": "malformed_xml",
+        "lol.xml": "hostile_xml",
+        "xxe.xml": "hostile_xml",
+        "empty.txt": "unreadable",
+        "garbage.bin": "no_ownership_xml",
+        "0001062993-23-012371.xml": "not_form3",
+        "missing.txt": "unreadable",
+    }
+    assert len(_table(results, "submissions")) == 3
+
+
+def test_transient_io_error_is_retried(form3, tmp_path: Path) -> None:
+    faults = tmp_path / "faults"
+    faults.mkdir()
+    victim = sorted((REPO / "data" / "sample").glob("*.txt"))[2]
+    marker = faults / f"{victim.name}.ioerror"
+    marker.write_text("1")  # the first read fails with EIO, the retry succeeds
+    results = tmp_path / "results"
+    form3("run", str(SAMPLE), "--results", str(results), env={"FORM3_FAULT_DIR": str(faults)})
+    summary = form3.summary(results)
+    assert marker.read_text() == "0"
+    assert (summary["parsed"], summary["failed"]) == (10, 0)
+
+
+def test_persistent_io_error_fails_run_keeps_others_and_rerun_fixes_it(form3, tmp_path: Path) -> None:
+    faults = tmp_path / "faults"
+    faults.mkdir()
+    victim = sorted((REPO / "data" / "sample").glob("*.txt"))[5]
+    marker = faults / f"{victim.name}.ioerror"
+    marker.write_text("100")
+    results = tmp_path / "results"
+    proc = form3(
+        "run", str(SAMPLE), "--results", str(results), env={"FORM3_FAULT_DIR": str(faults)},
+        check=False,
+    )
+    assert proc.returncode == 1
+    assert "1 filings were not processed" in proc.stderr
+    summary = form3.summary(results)
+    assert (summary["succeeded"], summary["not_processed"]) == (9, 1)
+    assert int(marker.read_text()) == 100 - 4  # first try + 3 retries, then it gave up
+    failures = list(csv.DictReader(open(results / "failures.csv")))
+    assert [(Path(f["source"]).name, f["error"]) for f in failures] == [(victim.name, "not_processed")]
+    assert "injected I/O error" in failures[0]["message"]
+
+    marker.write_text("0")
+    form3("run", str(SAMPLE), "--results", str(results))
+    summary = form3.summary(results)
+    assert (summary["parsed"], summary["cached"], summary["failed"]) == (1, 9, 0)
+    assert len(_table(results, "submissions")) == 10
