@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Stop the local single-node Slurm cluster started by up.sh: cancel remaining
+# jobs (if the controller answers), then stop slurmd, slurmctld and munged by
+# the PIDs in their pid files (SIGTERM, up to ~10 s, then SIGKILL).
+# Idempotent: exits 0 if nothing is running. Packages and config stay.
+set -euo pipefail
+
+# shellcheck source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+require_root "$@"
+
+STOP_TIMEOUT=${FORM3_SLURM_STOP_TIMEOUT:-10}
+
+# stop_daemon NAME PIDFILE
+stop_daemon() {
+    local name=$1 pidfile=$2 pid i
+    if ! pid=$(daemon_pid "$name" "$pidfile"); then
+        [[ -e $pidfile ]] && log "$name not running (removing stale $pidfile)"
+        rm -f "$pidfile"
+        return 0
+    fi
+    log "stopping $name (pid $pid)"
+    kill -TERM "$pid" 2>/dev/null || true
+    for ((i = 0; i < STOP_TIMEOUT * 5; i++)); do
+        pid_is "$pid" "$name" || break
+        sleep 0.2
+    done
+    if pid_is "$pid" "$name"; then
+        log "$name (pid $pid) still running after ${STOP_TIMEOUT}s: SIGKILL"
+        kill -KILL "$pid" 2>/dev/null || true
+        for ((i = 0; i < 25; i++)); do
+            pid_is "$pid" "$name" || break
+            sleep 0.2
+        done
+    fi
+    pid_is "$pid" "$name" && { log "WARNING: $name (pid $pid) did not exit"; return 1; }
+    # It has exited; give init a moment to reap it so ps shows nothing.
+    for ((i = 0; i < 10; i++)); do
+        [[ -e /proc/$pid ]] || break
+        sleep 0.2
+    done
+    rm -f "$pidfile"
+}
+
+cancel_jobs() {
+    command -v squeue >/dev/null 2>&1 || return 0
+    daemon_pid slurmctld "$SLURMCTLD_PIDFILE" >/dev/null || return 0
+    controller_up || { log "controller does not answer: not cancelling jobs"; return 0; }
+    local jobs i
+    jobs=$(timeout 10 squeue -h -o %A 2>/dev/null | tr '\n' ' ') || true
+    [[ -n ${jobs// /} ]] || return 0
+    log "cancelling jobs: $jobs"
+    # shellcheck disable=SC2086
+    timeout 10 scancel $jobs 2>/dev/null || true
+    # Let slurmd kill the job steps (KillWait) before slurmd itself goes away,
+    # so no job processes are left behind.
+    for ((i = 0; i < 75; i++)); do
+        [[ -z $(timeout 5 squeue -h -o %A 2>/dev/null) ]] && return 0
+        sleep 0.2
+    done
+    log "WARNING: jobs still listed after 15s: $(timeout 5 squeue -h -o '%A %T' 2>/dev/null | tr '\n' ' ')"
+}
+
+main() {
+    [[ ${1:-} == --no-lock ]] || take_lock
+    local rc=0
+    cancel_jobs
+    # slurmd and slurmctld in parallel (each takes ~1-2 s to exit and be
+    # reaped), munged last since both use it while shutting down.
+    local p1 p2
+    stop_daemon slurmd "$SLURMD_PIDFILE" & p1=$!
+    stop_daemon slurmctld "$SLURMCTLD_PIDFILE" & p2=$!
+    wait "$p1" || rc=1
+    wait "$p2" || rc=1
+    stop_daemon munged "$MUNGED_PIDFILE" || rc=1
+    rm -f "$STATE_DIR"/*.start.log
+    if ((rc == 0)); then echo "slurm down"; fi
+    return "$rc"
+}
+
+main "$@"
