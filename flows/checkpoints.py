@@ -17,9 +17,7 @@ from pathlib import Path
 
 from prefect.filesystems import LocalFileSystem
 from prefect.results import ResultStore
-from prefect.serializers import CompressedSerializer
-
-from tasks.prefect_tasks import BatchResult
+from tasks.prefect_tasks import CHECKPOINT_SERIALIZER, BatchResult
 from tasks.version import PARSER_VERSION
 
 INDEX_NAME = "index.jsonl"
@@ -33,7 +31,7 @@ class CheckpointStore:
         self._store = ResultStore(
             result_storage=self.storage,
             cache_result_in_memory=False,
-            serializer=CompressedSerializer(serializer="pickle"),
+            serializer=CHECKPOINT_SERIALIZER,
         )
         self._lru: OrderedDict[str, BatchResult] = OrderedDict()
         self._lru_size = cached_batches

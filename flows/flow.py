@@ -11,8 +11,10 @@
 
 from __future__ import annotations
 
+import queue
 import time
 from collections import Counter
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +22,7 @@ from typing import Any
 
 from prefect import flow, get_run_logger
 from prefect.context import get_run_context
-from prefect.futures import as_completed
+from prefect.futures import PrefectFuture
 from prefect.states import Failed
 
 from flows.checkpoints import CheckpointStore
@@ -29,11 +31,10 @@ from flows.manifest import FilingRef, read_manifest
 from flows.outputs import ResultsWriter
 from flows.settings import DEFAULT_MANIFEST, RunSettings, auto_batch_size
 from tasks.errors import FilingError
-from tasks.extract import accession_from_name, sha256_of
+from tasks.extract import sha256_of
 from tasks.prefect_tasks import Batch, FailedFiling, extract_batch
 from tasks.reading import read_filing
-from tasks.serialize import filing_to_dict
-from tasks.tables import table_rows
+from tasks.serialize import finish_record
 from tasks.version import PARSER_VERSION
 
 HASH_THREADS = 8
@@ -69,6 +70,26 @@ def make_batches(pending: list[tuple[str, str]], size: int) -> list[Batch]:
         items = tuple(pending[start : start + size])
         batches.append(Batch(label=f"filings {start + 1}-{start + len(items)}", items=items))
     return batches
+
+
+def _in_completion_order(
+    submitted: list[tuple[PrefectFuture, Batch]],
+) -> Iterator[tuple[PrefectFuture, Batch]]:
+    """Yield each future as it finishes and forget it at once.
+
+    A batch's whole result comes back into the flow process with its state, and
+    ``prefect.futures.as_completed`` keeps every future until the end, so a long run would
+    hold all results at once. Here only unfinished futures are referenced.
+    """
+    finished: queue.SimpleQueue = queue.SimpleQueue()
+    pending = {future.task_run_id: (future, batch) for future, batch in submitted}
+    submitted.clear()
+    for future, _ in pending.values():
+        future.add_done_callback(lambda f: finished.put(f.task_run_id))
+    while pending:
+        item = pending.pop(finished.get())
+        yield item
+        del item
 
 
 class Progress:
@@ -112,7 +133,10 @@ def extract_form3(
         logger.warning("manifest: %d duplicate rows ignored", man.duplicates_dropped)
     logger.info("manifest %s: %d filings", man.path, len(man.filings))
 
+    timings: dict[str, float] = {}
+    mark = time.monotonic()
     hashed = hash_filings(man.filings)
+    timings["hash"] = time.monotonic() - mark
     store = CheckpointStore(settings.checkpoint_dir)
     done = store.load_index()
     pending: dict[str, str] = {}
@@ -131,15 +155,14 @@ def extract_form3(
     cache_hit_shas: set[str] = set()
     lost: dict[str, str] = {}  # sha256 → why its batch failed after retries
     workers: Counter[str] = Counter()  # where this run's batches ran (Slurm job id or host)
+    mark = time.monotonic()
     if batches:
         progress = Progress(len(pending), logger)
         # A Path, not a block: Prefect takes a plain string as the name of a saved block.
         task = extract_batch.with_options(result_storage=store.directory)
         with task_runner_for(cluster_profile) as runner:
-            futures = [runner.submit(task, {"batch": b}) for b in batches]
-            batch_of = {f.task_run_id: b for f, b in zip(futures, batches)}
-            for future in as_completed(futures):
-                batch = batch_of[future.task_run_id]
+            submitted = [(runner.submit(task, {"batch": b}), b) for b in batches]
+            for future, batch in _in_completion_order(submitted):
                 shas = [s for s, _ in batch.items]
                 future.wait()  # sets the final state from Dask, not from the (lagging) API
                 state = future.state
@@ -167,13 +190,17 @@ def extract_form3(
                         lost[s] = reason
                 progress.advance(len(shas))
 
+    timings["extract"] = time.monotonic() - mark
+    mark = time.monotonic()
     summary = _aggregate(settings, hashed, done, store, lost)
+    timings["aggregate"] = time.monotonic() - mark
     summary.update(
         manifest=str(man.path),
         parsed=sum(1 for h in hashed if h.sha256 in parsed_shas),
         cached=sum(1 for h in hashed if h.sha256 in done and h.sha256 not in parsed_shas),
         cache_hits_in_run=len(cache_hit_shas),
         batches_by_worker=dict(workers),
+        phase_seconds={k: round(v, 3) for k, v in timings.items()},
         batches=len(batches),
         batch_size=size,
         profile=cluster_profile.name,
@@ -230,8 +257,7 @@ def _aggregate(
                 writer.add_failure(ref.row, ref.source, outcome.kind, outcome.message)
                 errors[outcome.kind] += 1
                 continue
-            filing = outcome.at(ref.source, accession_from_name(ref.source))
-            writer.add_record(filing_to_dict(filing), table_rows(filing))
+            writer.add_record(*finish_record(outcome, ref.source))
         summary = {
             "filings": len(hashed),
             "succeeded": writer.records,

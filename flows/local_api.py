@@ -74,14 +74,20 @@ def stop_server(proc: subprocess.Popen) -> None:
             proc.wait()
 
 
-def _flush_api_logs() -> None:
-    """Send buffered run logs before the server they go to is stopped."""
-    from prefect.logging.handlers import APILogHandler
+def _drain_to_api(timeout: float = 10.0) -> None:
+    """Send buffered run logs and events before the server they go to is stopped.
 
-    try:
-        APILogHandler.flush()
-    except Exception:  # noqa: BLE001 - logs are best effort, the results are already written
-        pass
+    Otherwise Prefect's background workers keep retrying the stopped server when the process
+    exits (measured: a 74 s hang, then "Error logging to API").
+    """
+    from prefect.events.worker import EventsWorker
+    from prefect.logging.handlers import APILogWorker
+
+    for worker in (APILogWorker, EventsWorker):
+        try:
+            worker.drain_all(timeout=timeout)
+        except Exception:  # noqa: BLE001 - logs are best effort; results are already written
+            pass
 
 
 @contextlib.contextmanager
@@ -105,7 +111,8 @@ def run_api(log_dir: Path) -> Iterator[str]:
         with temporary_settings({PREFECT_API_URL: url}):
             yield url
     finally:
-        _flush_api_logs()
+        if proc is not None:
+            _drain_to_api()
         if previous is None:
             os.environ.pop("PREFECT_API_URL", None)
         else:

@@ -94,10 +94,10 @@ class ResultsWriter:
         self._temps[target] = tmp
         return tmp
 
-    def add_record(self, record: dict[str, Any], rows: dict[str, list[Row]]) -> None:
+    def add_record(self, record_json: str, rows: dict[str, list[Row]]) -> None:
         self._json.write("\n" if self._first else ",\n")
         self._first = False
-        self._json.write(json.dumps(record, ensure_ascii=False))
+        self._json.write(record_json)
         for name, table_rows in rows.items():
             buffer = self._buffers[name]
             buffer.extend(table_rows)

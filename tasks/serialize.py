@@ -8,8 +8,10 @@ slower, and this runs once per filing.
 
 from __future__ import annotations
 
-from typing import Any
+import json
+from typing import Any, NamedTuple
 
+from tasks.extract import accession_from_name
 from tasks.model import (
     DerivativeHolding,
     Form3Filing,
@@ -18,6 +20,9 @@ from tasks.model import (
     SecHeader,
     value_dict,
 )
+from tasks.tables import TABLE_COLUMNS, table_rows
+
+SUBMISSION_SOURCE = TABLE_COLUMNS["submissions"].index("source")
 
 
 def _owner(o: ReportingOwner) -> dict[str, Any]:
@@ -113,3 +118,40 @@ def filing_to_dict(f: Form3Filing) -> dict[str, Any]:
         "header": _header(f.header),
         "provenance": {"sha256": f.sha256, "parser_version": f.parser_version},
     }
+
+
+class PreparedRecord(NamedTuple):
+    """A filing serialized on the worker, minus what only the manifest knows.
+
+    What the bytes determine is made into JSON text and table rows where the CPU is (the
+    workers); the flow only splices in the source (and, for a bare XML file, the accession
+    number its name gives). Builtins only, so checkpoints pickle and load fast.
+    """
+
+    accession_number: str | None
+    json_tail: str  # the record's JSON object after its "source" and "accession_number"
+    rows: dict[str, list[tuple]]
+
+
+def prepare_record(f: Form3Filing) -> PreparedRecord:
+    record = filing_to_dict(f)
+    del record["source"], record["accession_number"]
+    return PreparedRecord(f.accession_number, json.dumps(record, ensure_ascii=False)[1:], table_rows(f))
+
+
+def finish_record(p: PreparedRecord, source: str) -> tuple[str, dict[str, list[tuple]]]:
+    """The JSON line and table rows of a prepared record found at ``source``.
+
+    Equal to ``json.dumps(filing_to_dict(f.at(source, …)))`` and ``table_rows`` of the same.
+    """
+    accession = p.accession_number or accession_from_name(source)
+    line = (
+        '{"source": ' + json.dumps(source, ensure_ascii=False)
+        + ', "accession_number": ' + json.dumps(accession) + ", " + p.json_tail
+    )
+    rows = p.rows
+    if accession != p.accession_number:
+        rows = {name: [(accession,) + r[1:] for r in table] for name, table in rows.items()}
+    submission = rows["submissions"][0]
+    rows = dict(rows, submissions=[submission[:SUBMISSION_SOURCE] + (source,) + submission[SUBMISSION_SOURCE + 1 :]])
+    return line, rows

@@ -163,3 +163,21 @@ def test_identical_bytes_give_identical_cached_parts(corpus: Path) -> None:
     data = (corpus / "filings" / "0000100493-20-000092.txt").read_bytes()
     a, b = parse_filing(data), parse_filing(data)
     assert a == b and a.source is None  # the source is attached later, not by the parser
+
+
+def test_prepared_record_spliced_with_source_equals_direct_serialization(filing) -> None:
+    import json
+
+    from tasks.extract import accession_from_name
+    from tasks.serialize import finish_record, prepare_record
+
+    for name in ("0000100493-20-000092.txt", "0001181431-10-034759.xml"):
+        f = filing(name)
+        bare = f.at(None)  # as cached: no source, no name-derived accession
+        bare.source = None
+        source = f"some/dir/{name}"
+        line, rows = finish_record(prepare_record(bare), source)
+        expected = f.at(source, accession_from_name(source))
+        assert json.loads(line) == filing_to_dict(expected)
+        assert line == json.dumps(filing_to_dict(expected), ensure_ascii=False)
+        assert rows == table_rows(expected)
