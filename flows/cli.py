@@ -14,7 +14,8 @@ def _parse(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from flows.cluster import ProfileError, get_profile
+    from flows.cluster import ProfileError, UnreachableApiError, check_api_reachable, get_profile
+    from flows.local_api import configured_api_url
     from flows.manifest import ManifestError, read_manifest
     from flows.settings import RunSettings
 
@@ -24,8 +25,9 @@ def _run(args: argparse.Namespace) -> int:
     )
     try:  # fail fast, before any server or cluster starts
         read_manifest(settings.manifest, settings.column)
-        profile = get_profile(settings.profile_name)
-    except (ManifestError, ProfileError) as exc:
+        profile = get_profile(settings.profile_name, settings.cluster if settings.cluster_explicit else None)
+        check_api_reachable(profile, configured_api_url())
+    except (ManifestError, ProfileError, UnreachableApiError) as exc:
         print(f"form3 run: {exc}", file=sys.stderr)
         return 2
 
@@ -37,7 +39,7 @@ def _run(args: argparse.Namespace) -> int:
         state = extract_form3(
             manifest=str(settings.manifest),
             results_dir=str(settings.results_dir),
-            cluster=settings.cluster,
+            cluster=settings.cluster if settings.cluster_explicit else None,
             profile=settings.profile,
             batch_size=settings.batch_size,
             store_dir=str(settings.store_dir) if settings.store_dir else None,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,56 @@ PROFILES_FILE = REPO_ROOT / "deployments" / "profiles.yaml"
 
 class ProfileError(ValueError):
     pass
+
+
+class UnreachableApiError(RuntimeError):
+    """Slurm workers on other nodes could not report to this API."""
+
+
+_LOOPBACK = re.compile(r"^https?://(localhost|127\.[0-9.]+|\[::1\])(:|/|$)")
+
+
+def check_api_reachable(profile: "ClusterProfile", api_url: str | None) -> None:
+    """Refuse a loopback or ephemeral API when workers run on other hosts."""
+    if profile.kind != "slurm" or profile.same_host:
+        return
+    if api_url and not _LOOPBACK.match(api_url):
+        return
+    where = api_url or "Prefect's ephemeral per-process API (PREFECT_API_URL is not set)"
+    raise UnreachableApiError(
+        f"profile {profile.name!r} runs workers on other hosts, which cannot reach {where}.\n"
+        "Start a Prefect server the compute nodes can reach, on the login node, e.g.\n"
+        "  PREFECT_SERVER_API_HOST=0.0.0.0 prefect server start --host 0.0.0.0 --port 4200\n"
+        "(keep its database on local disk, not NFS), then in the shell that runs form3:\n"
+        "  export PREFECT_API_URL=http://$(hostname -f):4200/api\n"
+        "If the whole cluster is this one host, set `same_host: true` in the profile."
+    )
+
+
+def _seconds(walltime: str) -> int:
+    """Slurm's time formats: M, M:S, H:M:S, D-H, D-H:M, D-H:M:S."""
+    days, dash, clock = walltime.partition("-") if "-" in walltime else ("0", "", walltime)
+    parts = [int(p) for p in clock.split(":")]
+    if dash:  # after "D-": hours first
+        h, m, sec = (parts + [0, 0])[:3]
+    elif len(parts) == 3:
+        h, m, sec = parts
+    else:  # M or M:S
+        h, (m, sec) = 0, (parts + [0])[:2]
+    return int(days) * 86400 + h * 3600 + m * 60 + sec
+
+
+def lifetime_args(walltime: str) -> list[str]:
+    """Workers retire before Slurm kills them, staggered so they do not all leave at once.
+
+    Dask moves a retiring worker's queued work elsewhere and the adaptive cluster submits a
+    replacement job; a batch killed mid-way is resubmitted by the flow.
+    """
+    total = _seconds(walltime)
+    margin = max(60, total // 10)
+    stagger = max(30, total // 20)
+    lifetime = max(60, total - margin - stagger)
+    return ["--lifetime", f"{lifetime}s", "--lifetime-stagger", f"{stagger}s"]
 
 
 @dataclass(slots=True)
@@ -44,7 +95,8 @@ def load_profiles() -> dict[str, dict[str, Any]]:
     return profiles
 
 
-def get_profile(name: str) -> ClusterProfile:
+def get_profile(name: str, expected_kind: str | None = None) -> ClusterProfile:
+    """The named profile; with ``expected_kind`` (an explicit ``--cluster``), it must match."""
     profiles = load_profiles()
     if name not in profiles:
         raise ProfileError(f"no cluster profile {name!r}; known: {', '.join(sorted(profiles))}")
@@ -52,6 +104,8 @@ def get_profile(name: str) -> ClusterProfile:
     kind = raw.get("kind", "local")
     if kind not in ("local", "slurm"):
         raise ProfileError(f"profile {name!r}: kind must be local or slurm, not {kind!r}")
+    if expected_kind and expected_kind != kind:
+        raise ProfileError(f"profile {name!r} is a {kind} profile, not {expected_kind}")
     return ClusterProfile(
         name=name,
         kind=kind,
@@ -66,6 +120,8 @@ def task_runner_for(profile: ClusterProfile) -> DaskTaskRunner:
     if profile.kind == "local":
         kwargs.setdefault("n_workers", os.cpu_count() or 1)
         return DaskTaskRunner(cluster_class="distributed.LocalCluster", cluster_kwargs=kwargs)
+    if "walltime" in kwargs and "worker_extra_args" not in kwargs:
+        kwargs["worker_extra_args"] = lifetime_args(str(kwargs["walltime"]))
     return DaskTaskRunner(
         cluster_class="dask_jobqueue.SLURMCluster",
         cluster_kwargs=kwargs,

@@ -26,7 +26,8 @@ from prefect.futures import PrefectFuture
 from prefect.states import Failed
 
 from flows.checkpoints import CheckpointStore
-from flows.cluster import get_profile, task_runner_for
+from flows.cluster import check_api_reachable, get_profile, task_runner_for
+from flows.local_api import configured_api_url
 from flows.manifest import FilingRef, read_manifest
 from flows.outputs import ResultsWriter
 from flows.settings import DEFAULT_MANIFEST, RunSettings, auto_batch_size
@@ -39,6 +40,9 @@ from tasks.version import PARSER_VERSION
 
 HASH_THREADS = 8
 PROGRESS_STEP = 0.05  # a log line every 5% of filings
+# Dask itself re-runs a task whose worker died (distributed's allowed-failures, default 3);
+# past that, the flow submits the batch again this many times in all.
+SUBMIT_ROUNDS = 3
 
 
 @dataclass(slots=True)
@@ -118,7 +122,7 @@ class Progress:
 def extract_form3(
     manifest: str = str(DEFAULT_MANIFEST),
     results_dir: str = "results",
-    cluster: str = "local",
+    cluster: str | None = None,
     profile: str | None = None,
     batch_size: int | None = None,
     store_dir: str | None = None,
@@ -127,7 +131,10 @@ def extract_form3(
     started = time.monotonic()
     logger = get_run_logger()
     settings = RunSettings.resolve(manifest, results_dir, store_dir, cluster, profile, batch_size)
-    cluster_profile = get_profile(settings.profile_name)
+    cluster_profile = get_profile(
+        settings.profile_name, settings.cluster if settings.cluster_explicit else None
+    )
+    check_api_reachable(cluster_profile, configured_api_url())
     man = read_manifest(settings.manifest, settings.column)
     if man.duplicates_dropped:
         logger.warning("manifest: %d duplicate rows ignored", man.duplicates_dropped)
@@ -155,40 +162,59 @@ def extract_form3(
     cache_hit_shas: set[str] = set()
     lost: dict[str, str] = {}  # sha256 → why its batch failed after retries
     workers: Counter[str] = Counter()  # where this run's batches ran (Slurm job id or host)
+    resubmitted: list[str] = []  # batches whose worker was lost, run again
     mark = time.monotonic()
     if batches:
         progress = Progress(len(pending), logger)
         # A Path, not a block: Prefect takes a plain string as the name of a saved block.
         task = extract_batch.with_options(result_storage=store.directory)
         with task_runner_for(cluster_profile) as runner:
-            submitted = [(runner.submit(task, {"batch": b}), b) for b in batches]
-            for future, batch in _in_completion_order(submitted):
-                shas = [s for s, _ in batch.items]
-                future.wait()  # sets the final state from Dask, not from the (lagging) API
-                state = future.state
-                if state.is_completed():
-                    result = future.result(raise_on_failure=False)
-                    gave_up = {
-                        s: o.message for s, o in result.outcomes.items()
-                        if isinstance(o, FailedFiling) and o.transient
-                    }
-                    finished = [s for s in shas if s not in gave_up]
-                    store.record(batch.cache_key, finished)
-                    for s in finished:
-                        done[s] = batch.cache_key
-                    lost.update(gave_up)
-                    if state.name == "Cached":
-                        cache_hit_shas.update(finished)
+            todo = batches
+            for round_ in range(1, SUBMIT_ROUNDS + 1):
+                submitted = [(runner.submit(task, {"batch": b}), b) for b in todo]
+                todo = []
+                for future, batch in _in_completion_order(submitted):
+                    shas = [s for s, _ in batch.items]
+                    future.wait()  # the final state from Dask, not from the (lagging) API
+                    state = future.state
+                    if state.is_completed():
+                        result = future.result(raise_on_failure=False)
+                        gave_up = {
+                            s: o.message for s, o in result.outcomes.items()
+                            if isinstance(o, FailedFiling) and o.transient
+                        }
+                        finished = [s for s in shas if s not in gave_up]
+                        store.record(batch.cache_key, finished)
+                        for s in finished:
+                            done[s] = batch.cache_key
+                        lost.update(gave_up)
+                        if state.name == "Cached":
+                            cache_hit_shas.update(finished)
+                        else:
+                            parsed_shas.update(finished)
+                            workers[result.slurm_job_id or result.hostname] += 1
+                        del result
+                        progress.advance(len(shas))
+                    elif not state.is_final() and round_ < SUBMIT_ROUNDS:
+                        # Its worker died (scancel, node failure, walltime) more often than
+                        # Dask's allowed-failures: submit the batch again in a new task run.
+                        logger.warning(
+                            "batch %s lost with its worker (%s); resubmitting", batch.label,
+                            state.name,
+                        )
+                        todo.append(batch)
+                        resubmitted.append(batch.label)
                     else:
-                        parsed_shas.update(finished)
-                        workers[result.slurm_job_id or result.hostname] += 1
-                    del result
-                else:
-                    reason = f"{state.name}: {state.message or 'batch failed'}"
-                    logger.error("batch %s failed after retries: %s", batch.label, reason)
-                    for s in shas:
-                        lost[s] = reason
-                progress.advance(len(shas))
+                        reason = (
+                            f"{state.name}: {state.message}" if state.is_final()
+                            else f"worker lost {SUBMIT_ROUNDS} times (task run left {state.name})"
+                        )
+                        logger.error("batch %s failed: %s", batch.label, reason)
+                        for s in shas:
+                            lost[s] = reason
+                        progress.advance(len(shas))
+                if not todo:
+                    break
 
     timings["extract"] = time.monotonic() - mark
     mark = time.monotonic()
@@ -200,6 +226,7 @@ def extract_form3(
         cached=sum(1 for h in hashed if h.sha256 in done and h.sha256 not in parsed_shas),
         cache_hits_in_run=len(cache_hit_shas),
         batches_by_worker=dict(workers),
+        batches_resubmitted=resubmitted,
         phase_seconds={k: round(v, 3) for k, v in timings.items()},
         batches=len(batches),
         batch_size=size,

@@ -34,6 +34,7 @@ class RunSettings:
     # Checkpoints (Prefect's persisted results). On a cluster: a path every worker can reach.
     store_dir: Path | None = None
     cluster: str = "local"
+    cluster_explicit: bool = False  # given by flag or environment, not defaulted
     profile: str | None = None
     batch_size: int | None = None  # None: automatic
     column: str | None = None  # None: first of FILING_COLUMNS present
@@ -45,6 +46,7 @@ class RunSettings:
 
     @property
     def profile_name(self) -> str:
+        """``--profile`` if given, else the profile named like the cluster kind."""
         return self.profile or self.cluster
 
     @classmethod
@@ -65,6 +67,7 @@ class RunSettings:
             results_dir=Path(results_dir or _env("FORM3_RESULTS", str(DEFAULT_RESULTS))).resolve(),
             store_dir=Path(store).resolve() if store else None,
             cluster=cluster or _env("FORM3_CLUSTER", "local"),
+            cluster_explicit=bool(cluster or _env("FORM3_CLUSTER")),
             profile=profile or _env("FORM3_PROFILE"),
             batch_size=int(batch) if batch else None,
             column=column or _env("FORM3_COLUMN"),

@@ -178,3 +178,20 @@ def test_persistent_io_error_fails_run_keeps_others_and_rerun_fixes_it(form3, tm
     summary = form3.summary(results)
     assert (summary["parsed"], summary["cached"], summary["failed"]) == (1, 9, 0)
     assert len(_table(results, "submissions")) == 10
+
+
+def test_slurm_profile_refuses_a_loopback_api(form3, tmp_path: Path) -> None:
+    proc = form3(
+        "run", str(SAMPLE), "--results", str(tmp_path / "r"), "--cluster", "slurm",
+        env={"PREFECT_API_URL": "http://127.0.0.1:4200/api"}, check=False,
+    )
+    assert proc.returncode == 2
+    assert "cannot reach http://127.0.0.1:4200/api" in proc.stderr
+    assert "prefect server start --host 0.0.0.0" in proc.stderr
+    assert not (tmp_path / "r").exists()  # refused before any work
+
+
+def test_profile_must_match_an_explicit_cluster_kind(form3, tmp_path: Path) -> None:
+    proc = form3("run", str(SAMPLE), "--cluster", "local", "--profile", "single-node", check=False)
+    assert proc.returncode == 2
+    assert "'single-node' is a slurm profile, not local" in proc.stderr
