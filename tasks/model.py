@@ -87,26 +87,26 @@ class ReportingOwner:
 
 @dataclass(slots=True)
 class NonDerivativeHolding:
-    security_title: Value | None
-    shares_owned: Value | None
-    value_owned: Value | None
-    direct_or_indirect: Value | None
-    nature_of_ownership: Value | None
+    security_title: Value | None = None
+    shares_owned: Value | None = None
+    value_owned: Value | None = None
+    direct_or_indirect: Value | None = None
+    nature_of_ownership: Value | None = None
 
 
 @dataclass(slots=True)
 class DerivativeHolding:
-    security_title: Value | None
-    conversion_or_exercise_price: Value | None
-    exercise_date: Value | None
-    expiration_date: Value | None
-    underlying_security_title: Value | None
-    underlying_security_shares: Value | None
-    underlying_security_value: Value | None
-    shares_owned: Value | None
-    value_owned: Value | None
-    direct_or_indirect: Value | None
-    nature_of_ownership: Value | None
+    security_title: Value | None = None
+    conversion_or_exercise_price: Value | None = None
+    exercise_date: Value | None = None
+    expiration_date: Value | None = None
+    underlying_security_title: Value | None = None
+    underlying_security_shares: Value | None = None
+    underlying_security_value: Value | None = None
+    shares_owned: Value | None = None
+    value_owned: Value | None = None
+    direct_or_indirect: Value | None = None
+    nature_of_ownership: Value | None = None
 
 
 @dataclass(slots=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from typing import Any
 
 from lxml import etree
 
@@ -149,48 +150,36 @@ def _reporting_owner(el: etree._Element) -> ReportingOwner:
     )
 
 
-_NONDERIVATIVE_FIELDS = (
-    "securityTitle", "sharesOwnedFollowingTransaction", "valueOwnedFollowingTransaction",
-    "directOrIndirectOwnership", "natureOfOwnership",
-)
-_DERIVATIVE_FIELDS = _NONDERIVATIVE_FIELDS + (
-    "conversionOrExercisePrice", "exerciseDate", "expirationDate", "underlyingSecurityTitle",
-    "underlyingSecurityShares", "underlyingSecurityValue",
-)
+# XML tag of each value-bearing holding field → the record's attribute.
+_NONDERIVATIVE_FIELDS = {
+    "securityTitle": "security_title",
+    "sharesOwnedFollowingTransaction": "shares_owned",
+    "valueOwnedFollowingTransaction": "value_owned",
+    "directOrIndirectOwnership": "direct_or_indirect",
+    "natureOfOwnership": "nature_of_ownership",
+}
+_DERIVATIVE_FIELDS = _NONDERIVATIVE_FIELDS | {
+    "conversionOrExercisePrice": "conversion_or_exercise_price",
+    "exerciseDate": "exercise_date",
+    "expirationDate": "expiration_date",
+    "underlyingSecurityTitle": "underlying_security_title",
+    "underlyingSecurityShares": "underlying_security_shares",
+    "underlyingSecurityValue": "underlying_security_value",
+}
 
 
-def _value_fields(el: etree._Element, tags: tuple[str, ...]) -> dict[str, Value]:
+def _holding(el: etree._Element, fields: dict[str, str], cls: type) -> Any:
     # Each value-bearing tag occurs once per holding, at whatever depth; lxml's tag-filtered
-    # iter() finds them in C instead of a dict per nesting level.
-    return {field.tag: _value(field) for field in el.iter(*tags)}
+    # iter() finds them in C instead of a dict per nesting level. Absent fields stay None.
+    return cls(**{fields[f.tag]: _value(f) for f in el.iter(*fields)})
 
 
 def _nonderivative(el: etree._Element) -> NonDerivativeHolding:
-    v = _value_fields(el, _NONDERIVATIVE_FIELDS).get
-    return NonDerivativeHolding(
-        security_title=v("securityTitle"),
-        shares_owned=v("sharesOwnedFollowingTransaction"),
-        value_owned=v("valueOwnedFollowingTransaction"),
-        direct_or_indirect=v("directOrIndirectOwnership"),
-        nature_of_ownership=v("natureOfOwnership"),
-    )
+    return _holding(el, _NONDERIVATIVE_FIELDS, NonDerivativeHolding)
 
 
 def _derivative(el: etree._Element) -> DerivativeHolding:
-    v = _value_fields(el, _DERIVATIVE_FIELDS).get
-    return DerivativeHolding(
-        security_title=v("securityTitle"),
-        conversion_or_exercise_price=v("conversionOrExercisePrice"),
-        exercise_date=v("exerciseDate"),
-        expiration_date=v("expirationDate"),
-        underlying_security_title=v("underlyingSecurityTitle"),
-        underlying_security_shares=v("underlyingSecurityShares"),
-        underlying_security_value=v("underlyingSecurityValue"),
-        shares_owned=v("sharesOwnedFollowingTransaction"),
-        value_owned=v("valueOwnedFollowingTransaction"),
-        direct_or_indirect=v("directOrIndirectOwnership"),
-        nature_of_ownership=v("natureOfOwnership"),
-    )
+    return _holding(el, _DERIVATIVE_FIELDS, DerivativeHolding)
 
 
 def _rows(

@@ -9,6 +9,7 @@ slower, and this runs once per filing.
 from __future__ import annotations
 
 import json
+from dataclasses import fields
 from typing import Any, NamedTuple
 
 from tasks.extract import accession_from_name
@@ -45,30 +46,8 @@ def _owner(o: ReportingOwner) -> dict[str, Any]:
     }
 
 
-def _nonderivative(h: NonDerivativeHolding) -> dict[str, Any]:
-    return {
-        "security_title": value_dict(h.security_title),
-        "shares_owned": value_dict(h.shares_owned),
-        "value_owned": value_dict(h.value_owned),
-        "direct_or_indirect": value_dict(h.direct_or_indirect),
-        "nature_of_ownership": value_dict(h.nature_of_ownership),
-    }
-
-
-def _derivative(h: DerivativeHolding) -> dict[str, Any]:
-    return {
-        "security_title": value_dict(h.security_title),
-        "conversion_or_exercise_price": value_dict(h.conversion_or_exercise_price),
-        "exercise_date": value_dict(h.exercise_date),
-        "expiration_date": value_dict(h.expiration_date),
-        "underlying_security_title": value_dict(h.underlying_security_title),
-        "underlying_security_shares": value_dict(h.underlying_security_shares),
-        "underlying_security_value": value_dict(h.underlying_security_value),
-        "shares_owned": value_dict(h.shares_owned),
-        "value_owned": value_dict(h.value_owned),
-        "direct_or_indirect": value_dict(h.direct_or_indirect),
-        "nature_of_ownership": value_dict(h.nature_of_ownership),
-    }
+def _holding(h: NonDerivativeHolding | DerivativeHolding) -> dict[str, Any]:
+    return {f.name: value_dict(getattr(h, f.name)) for f in fields(h)}
 
 
 def _header(h: SecHeader | None) -> dict[str, Any] | None:
@@ -110,8 +89,8 @@ def filing_to_dict(f: Form3Filing) -> dict[str, Any]:
             "foreign_trading_symbol": doc.issuer.foreign_trading_symbol,
         },
         "reporting_owners": [_owner(o) for o in doc.reporting_owners],
-        "nonderivative_holdings": [_nonderivative(h) for h in doc.nonderivative_holdings],
-        "derivative_holdings": [_derivative(h) for h in doc.derivative_holdings],
+        "nonderivative_holdings": [_holding(h) for h in doc.nonderivative_holdings],
+        "derivative_holdings": [_holding(h) for h in doc.derivative_holdings],
         "footnotes": [{"id": n.id, "text": n.text} for n in doc.footnotes],
         "remarks": doc.remarks,
         "signatures": [{"name": s.name, "date": s.date} for s in doc.signatures],
