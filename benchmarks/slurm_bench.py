@@ -43,9 +43,10 @@ with open(os.path.join(sys.argv[2], f"{i}.json"), "w") as fh:
 """
 
 
-def job_array(locations: list[str], work: Path) -> float:
-    out = work / "array-out"
+def job_array(locations: list[str], work: Path) -> tuple[float, int]:
+    out, logs = work / "array-out", work / "array-logs"
     out.mkdir(parents=True)
+    logs.mkdir()
     listing = work / "files.txt"
     listing.write_text("\n".join(locations) + "\n")
     script = work / "one_filing.py"
@@ -57,13 +58,23 @@ def job_array(locations: list[str], work: Path) -> float:
     start = time.perf_counter()
     subprocess.run(
         ["sbatch", "--wait", f"--array=0-{len(locations) - 1}", "--cpus-per-task=1",
-         "--mem=300M", "-o", "/dev/null", "-e", "/dev/null", "-J", "array-bench",
-         "--wrap", command],
-        check=True, capture_output=True,
+         "--mem=300M", "-o", str(logs / "%a.out"), "-e", str(logs / "%a.err"),
+         "-J", "array-bench", "--wrap", command],
+        capture_output=True,
     )
-    records = [json.loads((out / f"{i}.json").read_text()) for i in range(len(locations))]
-    (work / "merged.json").write_text(json.dumps(records))  # the merge step
-    return time.perf_counter() - start
+    records, missing = [], []
+    for i in range(len(locations)):  # the merge step
+        try:
+            records.append(json.loads((out / f"{i}.json").read_text()))
+        except (OSError, ValueError):
+            missing.append(i)
+    (work / "merged.json").write_text(json.dumps(records))
+    elapsed = time.perf_counter() - start
+    if missing:
+        err = (logs / f"{missing[0]}.err")
+        tail = err.read_text()[-800:] if err.exists() else "(no log)"
+        print(f"  {len(missing)} array tasks left no output; first ({missing[0]}):\n{tail}")
+    return elapsed, len(missing)
 
 
 def flow_on_slurm(manifest: Path, results: Path, env: dict[str, str]) -> tuple[float, float | None]:
@@ -105,12 +116,13 @@ def main() -> None:
             manifest = _generator().make(work / "filings", work / "manifest.csv", n, seed=5)
             locations = [f.location for f in read_manifest(manifest).filings]
             flow_s, first_job = flow_on_slurm(manifest, work / "results", env)
-            array_s = job_array(locations, work)
+            array_s, array_failed = job_array(locations, work)
             ratio = array_s / flow_s
             ratios.append(f"array_vs_flow_{n}={ratio:.1f}")
             first = f"{first_job:.1f} s" if first_job is not None else "n/a"
             print(f"[{n}] job array + merge {array_s:.1f} s | form3 run --profile single-node "
-                  f"{flow_s:.1f} s (first worker job running after {first}) | flow is {ratio:.1f}x faster")
+                  f"{flow_s:.1f} s (first worker job running after {first}) | flow is {ratio:.1f}x faster"
+                  + (f" ({array_failed} array tasks failed)" if array_failed else ""))
     finally:
         stop_server(server)
         shutil.rmtree(work_root, ignore_errors=True)

@@ -21,6 +21,7 @@ from tasks.prefect_tasks import CHECKPOINT_SERIALIZER, BatchResult
 from tasks.version import PARSER_VERSION
 
 INDEX_NAME = "index.jsonl"
+HASHES_NAME = "hashes.json"
 
 
 class CheckpointStore:
@@ -54,6 +55,18 @@ class CheckpointStore:
                     for sha in entry["sha256"]:
                         done[sha] = entry["key"]
         return done
+
+    def load_hashes(self) -> dict[str, list]:
+        """location → [size, mtime_ns, sha256] from earlier runs (a hint, never the key)."""
+        try:
+            return json.loads((self.directory / HASHES_NAME).read_text())
+        except (OSError, ValueError):
+            return {}
+
+    def save_hashes(self, hashes: dict[str, list]) -> None:
+        from flows.outputs import write_atomic_text
+
+        write_atomic_text(self.directory / HASHES_NAME, json.dumps(hashes, separators=(",", ":")))
 
     def record(self, key: str, shas: list[str]) -> None:
         """Append one finished batch to the index (single writer: the flow process)."""

@@ -11,12 +11,14 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
 import queue
 import time
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,14 +28,14 @@ from prefect.futures import PrefectFuture
 from prefect.states import Failed
 
 from flows.checkpoints import CheckpointStore
-from flows.cluster import check_api_reachable, get_profile, task_runner_for
+from flows.cluster import ClusterProfile, check_api_reachable, get_profile, task_runner_for
 from flows.local_api import configured_api_url
 from flows.manifest import FilingRef, read_manifest
-from flows.outputs import ResultsWriter
+from flows.outputs import ResultsWriter, output_sizes, reusable_outputs
 from flows.settings import DEFAULT_MANIFEST, RunSettings, auto_batch_size
 from tasks.errors import FilingError
 from tasks.extract import sha256_of
-from tasks.prefect_tasks import Batch, FailedFiling, extract_batch
+from tasks.prefect_tasks import Batch, BatchResult, FailedFiling, extract_batch
 from tasks.reading import read_filing
 from tasks.serialize import finish_record
 from tasks.version import PARSER_VERSION
@@ -51,21 +53,40 @@ class Hashed:
     sha256: str | None = None
     error: FilingError | None = None  # a data error found while reading
     infra: str | None = None  # an I/O error that a rerun may not see
+    stat: tuple[int, int] | None = None  # size, mtime_ns when hashed
 
 
-def _hash_one(ref: FilingRef) -> Hashed:
+def _hash_one(ref: FilingRef, known: dict[str, list]) -> Hashed:
     try:
-        return Hashed(ref, sha256=sha256_of(read_filing(ref.location)))
+        st = os.stat(ref.location)
+        stat = (st.st_size, st.st_mtime_ns)
+    except OSError:
+        stat = None  # reading it below says what is wrong, as a data or an I/O error
+    try:
+        hint = known.get(ref.location)
+        if stat is not None and hint is not None and (hint[0], hint[1]) == stat:
+            return Hashed(ref, sha256=hint[2], stat=stat)
+        return Hashed(ref, sha256=sha256_of(read_filing(ref.location)), stat=stat)
     except FilingError as exc:
         return Hashed(ref, error=exc.with_source(ref.source))
     except OSError as exc:
         return Hashed(ref, infra=f"{type(exc).__name__}: {exc}")
 
 
-def hash_filings(refs: list[FilingRef]) -> list[Hashed]:
+def hash_filings(refs: list[FilingRef], store: CheckpointStore) -> list[Hashed]:
+    """sha256 of every filing. A file whose size and mtime match the last run's is not read
+    again (as make and rsync decide); its recorded hash is used to look up its checkpoint."""
+    known = store.load_hashes()
     # I/O bound (hashlib releases the GIL on large buffers): threads in the flow process.
     with ThreadPoolExecutor(HASH_THREADS) as pool:
-        return list(pool.map(_hash_one, refs, chunksize=64))
+        hashed = list(pool.map(lambda r: _hash_one(r, known), refs, chunksize=64))
+    fresh = {
+        h.ref.location: [h.stat[0], h.stat[1], h.sha256]
+        for h in hashed if h.sha256 and h.stat is not None
+    }
+    if any(known.get(loc) != entry for loc, entry in fresh.items()):
+        store.save_hashes(known | fresh)
+    return hashed
 
 
 def make_batches(pending: list[tuple[str, str]], size: int) -> list[Batch]:
@@ -118,6 +139,91 @@ class Progress:
                 self.next_mark += PROGRESS_STEP
 
 
+def _batch_result(future: PrefectFuture) -> BatchResult | None:
+    """The batch's result, or None when its worker died before handing it over (Dask raises
+    KilledWorker even with raise_on_failure=False)."""
+    try:
+        result = future.result(raise_on_failure=False)
+    except Exception:  # noqa: BLE001 - distributed.KilledWorker, CancelledError, comm errors
+        return None
+    return result if isinstance(result, BatchResult) else None
+
+
+@dataclass(slots=True)
+class Extracted:
+    """What mapping the batches did, for the summary and the aggregation."""
+
+    parsed: set[str] = field(default_factory=set)  # sha256s computed in this run
+    cache_hits: set[str] = field(default_factory=set)  # Prefect cache hits on submitted batches
+    lost: dict[str, str] = field(default_factory=dict)  # sha256 → why it was not processed
+    workers: Counter[str] = field(default_factory=Counter)  # batches per Slurm job id or host
+    resubmitted: list[str] = field(default_factory=list)  # batches whose worker was lost
+
+
+def run_batches(
+    batches: list[Batch],
+    profile: ClusterProfile,
+    store: CheckpointStore,
+    done: dict[str, str],
+    logger: Any,
+) -> Extracted:
+    """Map ``extract_batch`` over the batches; index each finished batch as it completes."""
+    out = Extracted()
+    if not batches:
+        return out
+    progress = Progress(sum(len(b.items) for b in batches), logger)
+    # A Path, not a block: Prefect takes a plain string as the name of a saved block.
+    task = extract_batch.with_options(result_storage=store.directory)
+    with task_runner_for(profile) as runner:
+        todo = batches
+        for round_ in range(1, SUBMIT_ROUNDS + 1):
+            submitted = [(runner.submit(task, {"batch": b}), b) for b in todo]
+            todo = []
+            for future, batch in _in_completion_order(submitted):
+                shas = [s for s, _ in batch.items]
+                future.wait()  # the final state from Dask, not from the (lagging) API
+                state = future.state
+                result = _batch_result(future) if state.is_completed() else None
+                if result is not None:
+                    gave_up = {
+                        s: o.message for s, o in result.outcomes.items()
+                        if isinstance(o, FailedFiling) and o.transient
+                    }
+                    finished = [s for s in shas if s not in gave_up]
+                    store.record(batch.cache_key, finished)
+                    for s in finished:
+                        done[s] = batch.cache_key
+                    out.lost.update(gave_up)
+                    if state.name == "Cached":
+                        out.cache_hits.update(finished)
+                    else:
+                        out.parsed.update(finished)
+                        out.workers[result.slurm_job_id or result.hostname] += 1
+                    del result
+                    progress.advance(len(shas))
+                elif (not state.is_final() or state.is_completed()) and round_ < SUBMIT_ROUNDS:
+                    # Its worker died (scancel, node failure, walltime) more often than
+                    # Dask's allowed-failures: submit the batch again in a new task run.
+                    logger.warning(
+                        "batch %s lost with its worker (%s); resubmitting", batch.label,
+                        state.name,
+                    )
+                    todo.append(batch)
+                    out.resubmitted.append(batch.label)
+                else:
+                    reason = (
+                        f"{state.name}: {state.message}" if state.is_final()
+                        else f"worker lost {SUBMIT_ROUNDS} times (task run left {state.name})"
+                    )
+                    logger.error("batch %s failed: %s", batch.label, reason)
+                    for s in shas:
+                        out.lost[s] = reason
+                    progress.advance(len(shas))
+            if not todo:
+                break
+    return out
+
+
 @flow(name="extract-form3", persist_result=False, log_prints=True)
 def extract_form3(
     manifest: str = str(DEFAULT_MANIFEST),
@@ -142,9 +248,9 @@ def extract_form3(
 
     timings: dict[str, float] = {}
     mark = time.monotonic()
-    hashed = hash_filings(man.filings)
-    timings["hash"] = time.monotonic() - mark
     store = CheckpointStore(settings.checkpoint_dir)
+    hashed = hash_filings(man.filings, store)
+    timings["hash"] = time.monotonic() - mark
     done = store.load_index()
     pending: dict[str, str] = {}
     for h in hashed:
@@ -158,75 +264,25 @@ def extract_form3(
         cluster_profile.name,
     )
 
-    parsed_shas: set[str] = set()
-    cache_hit_shas: set[str] = set()
-    lost: dict[str, str] = {}  # sha256 → why its batch failed after retries
-    workers: Counter[str] = Counter()  # where this run's batches ran (Slurm job id or host)
-    resubmitted: list[str] = []  # batches whose worker was lost, run again
     mark = time.monotonic()
-    if batches:
-        progress = Progress(len(pending), logger)
-        # A Path, not a block: Prefect takes a plain string as the name of a saved block.
-        task = extract_batch.with_options(result_storage=store.directory)
-        with task_runner_for(cluster_profile) as runner:
-            todo = batches
-            for round_ in range(1, SUBMIT_ROUNDS + 1):
-                submitted = [(runner.submit(task, {"batch": b}), b) for b in todo]
-                todo = []
-                for future, batch in _in_completion_order(submitted):
-                    shas = [s for s, _ in batch.items]
-                    future.wait()  # the final state from Dask, not from the (lagging) API
-                    state = future.state
-                    if state.is_completed():
-                        result = future.result(raise_on_failure=False)
-                        gave_up = {
-                            s: o.message for s, o in result.outcomes.items()
-                            if isinstance(o, FailedFiling) and o.transient
-                        }
-                        finished = [s for s in shas if s not in gave_up]
-                        store.record(batch.cache_key, finished)
-                        for s in finished:
-                            done[s] = batch.cache_key
-                        lost.update(gave_up)
-                        if state.name == "Cached":
-                            cache_hit_shas.update(finished)
-                        else:
-                            parsed_shas.update(finished)
-                            workers[result.slurm_job_id or result.hostname] += 1
-                        del result
-                        progress.advance(len(shas))
-                    elif not state.is_final() and round_ < SUBMIT_ROUNDS:
-                        # Its worker died (scancel, node failure, walltime) more often than
-                        # Dask's allowed-failures: submit the batch again in a new task run.
-                        logger.warning(
-                            "batch %s lost with its worker (%s); resubmitting", batch.label,
-                            state.name,
-                        )
-                        todo.append(batch)
-                        resubmitted.append(batch.label)
-                    else:
-                        reason = (
-                            f"{state.name}: {state.message}" if state.is_final()
-                            else f"worker lost {SUBMIT_ROUNDS} times (task run left {state.name})"
-                        )
-                        logger.error("batch %s failed: %s", batch.label, reason)
-                        for s in shas:
-                            lost[s] = reason
-                        progress.advance(len(shas))
-                if not todo:
-                    break
-
+    extracted = run_batches(batches, cluster_profile, store, done, logger)
     timings["extract"] = time.monotonic() - mark
     mark = time.monotonic()
-    summary = _aggregate(settings, hashed, done, store, lost)
+    fingerprint = outputs_fingerprint(hashed, done, extracted.lost)
+    summary = reusable_outputs(settings.results_dir, fingerprint)
+    if summary is None:
+        summary = _aggregate(settings, hashed, done, store, extracted.lost)
+    else:
+        logger.info("outputs in %s are up to date: not rewritten", settings.results_dir)
+    summary.update(outputs_fingerprint=fingerprint, output_bytes=output_sizes(settings.results_dir))
     timings["aggregate"] = time.monotonic() - mark
     summary.update(
         manifest=str(man.path),
-        parsed=sum(1 for h in hashed if h.sha256 in parsed_shas),
-        cached=sum(1 for h in hashed if h.sha256 in done and h.sha256 not in parsed_shas),
-        cache_hits_in_run=len(cache_hit_shas),
-        batches_by_worker=dict(workers),
-        batches_resubmitted=resubmitted,
+        parsed=sum(1 for h in hashed if h.sha256 in extracted.parsed),
+        cached=sum(1 for h in hashed if h.sha256 in done and h.sha256 not in extracted.parsed),
+        cache_hits_in_run=len(extracted.cache_hits),
+        batches_by_worker=dict(extracted.workers),
+        batches_resubmitted=extracted.resubmitted,
         phase_seconds={k: round(v, 3) for k, v in timings.items()},
         batches=len(batches),
         batch_size=size,
@@ -250,6 +306,18 @@ def extract_form3(
             data=summary,
         )
     return summary
+
+
+def outputs_fingerprint(hashed: list[Hashed], done: dict[str, str], lost: dict[str, str]) -> str:
+    """A digest of everything the output files are made from: if it matches the last run's,
+    the files would come out byte-identical, so they need not be written again."""
+    digest = hashlib.sha256(f"parser {PARSER_VERSION}\n".encode())
+    for h in hashed:
+        error = f"{h.error.kind}:{h.error.message}" if h.error else ""
+        why = h.infra or lost.get(h.sha256 or "", "")
+        line = f"{h.ref.row}\t{h.ref.source}\t{h.sha256}\t{done.get(h.sha256 or '')}\t{error}\t{why}\n"
+        digest.update(line.encode())
+    return digest.hexdigest()
 
 
 _SUMMARY_ORDER = ("filings", "parsed", "cached", "failed", "data_errors", "not_processed")

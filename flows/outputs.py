@@ -27,6 +27,33 @@ FAILURE_COLUMNS = ("row", "source", "error", "message")
 _BOOLEAN_COLUMNS = {"no_securities_owned", "not_subject_sec16", "aff10b5one"}
 
 
+OUTPUT_NAMES = (JSON_NAME, FAILURES_NAME) + tuple(f"{t}.parquet" for t in TABLE_COLUMNS)
+# Counts that describe the output files, carried over when they are reused unchanged.
+_OUTPUT_FACTS = ("filings", "succeeded", "failed", "data_errors", "not_processed", "error_types")
+
+
+def output_sizes(results_dir: Path) -> dict[str, int]:
+    return {n: (results_dir / n).stat().st_size for n in OUTPUT_NAMES if (results_dir / n).exists()}
+
+
+def reusable_outputs(results_dir: Path, fingerprint: str) -> dict[str, Any] | None:
+    """The last run's output facts if its files were made from exactly these inputs and are
+    all still there, untouched in size; else None (write them again)."""
+    try:
+        previous = json.loads((results_dir / SUMMARY_NAME).read_text())
+    except (OSError, ValueError):
+        return None
+    if previous.get("outputs_fingerprint") != fingerprint:
+        return None
+    if previous.get("output_bytes") != output_sizes(results_dir):
+        return None
+    if len(previous["output_bytes"]) != len(OUTPUT_NAMES):
+        return None
+    return {k: previous[k] for k in _OUTPUT_FACTS if k in previous} | {
+        "results_dir": str(results_dir), "checkpoint_dir": previous.get("checkpoint_dir"),
+    }
+
+
 def _arrow_type(column: str) -> pa.DataType:
     if column in NUMERIC_COLUMNS:
         return pa.float64()
@@ -133,6 +160,9 @@ class ResultsWriter:
         for name, writer in self._parquet.items():
             self._flush(name)
             writer.close()
+        # The summary vouches for the files (see reusable_outputs); while they are being
+        # replaced one by one it must not exist, or a kill here could leave a stale voucher.
+        (self.dir / SUMMARY_NAME).unlink(missing_ok=True)
         for target, tmp in self._temps.items():
             os.replace(tmp, target)
         self._temps.clear()

@@ -54,11 +54,40 @@ def test_sample_run_then_rerun_is_all_cached_and_identical(form3, tmp_path: Path
     assert all(r["source"].startswith("sample/") for r in records)
     digests = _digests(results)
 
+    mtimes = {n: (results / n).stat().st_mtime_ns for n in OUTPUTS}
+
     form3("run", str(SAMPLE), "--results", str(results))
     again = form3.summary(results)
     assert (again["parsed"], again["cached"], again["batches"]) == (0, 10, 0)
     assert again["flow_run_id"] != first["flow_run_id"]
     assert _digests(results) == digests
+    # Nothing they are made from changed: the outputs were not even rewritten.
+    assert {n: (results / n).stat().st_mtime_ns for n in OUTPUTS} == mtimes
+    assert again["outputs_fingerprint"] == first["outputs_fingerprint"]
+    assert (again["succeeded"], again["failed"]) == (10, 0)
+
+    (results / "parsed_form3.json").unlink()  # a missing output is written again
+    form3("run", str(SAMPLE), "--results", str(results))
+    assert form3.summary(results)["parsed"] == 0
+    assert _digests(results) == digests
+
+
+def test_changed_file_content_is_rehashed(form3, tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    shutil.copytree(REPO / "data" / "sample", data / "sample")
+    manifest = data / "m.csv"
+    shutil.copy(SAMPLE, manifest)
+    results = tmp_path / "results"
+    form3("run", str(manifest), "--results", str(results))
+    files = [data / r["path"] for r in csv.DictReader(open(manifest, newline=""))]
+    # Same path, other content (another filing's bytes): the stat cache must not hide it.
+    files[0].write_bytes(files[1].read_bytes())
+    form3("run", str(manifest), "--results", str(results))
+    summary = form3.summary(results)
+    assert (summary["parsed"], summary["cached"]) == (0, 10)  # that content was parsed before
+    records = json.loads((results / "parsed_form3.json").read_text())
+    assert records[0]["accession_number"] == records[1]["accession_number"]
+    assert records[0]["source"] != records[1]["source"]
 
 
 def test_corpus_run_tables_match_manifest(form3, corpus: Path, tmp_path: Path) -> None:
