@@ -28,9 +28,8 @@ class CheckpointStore:
     def __init__(self, directory: Path, cached_batches: int = 4) -> None:
         self.directory = directory
         directory.mkdir(parents=True, exist_ok=True)
-        self.storage = LocalFileSystem(basepath=str(directory))
         self._store = ResultStore(
-            result_storage=self.storage,
+            result_storage=LocalFileSystem(basepath=str(directory)),
             cache_result_in_memory=False,
             serializer=CHECKPOINT_SERIALIZER,
         )
@@ -75,9 +74,6 @@ class CheckpointStore:
             fh.write(line)
             fh.flush()
             os.fsync(fh.fileno())
-
-    def exists(self, key: str) -> bool:
-        return self._store.exists(key)
 
     def load(self, key: str) -> BatchResult:
         """A stored batch result; a few recent ones are kept, as the flow reads in batch order."""

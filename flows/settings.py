@@ -7,7 +7,7 @@ cluster profile, which Prefect API) lives here and nowhere else.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -38,7 +38,6 @@ class RunSettings:
     profile: str | None = None
     batch_size: int | None = None  # None: automatic
     column: str | None = None  # None: first of FILING_COLUMNS present
-    extra: dict = field(default_factory=dict)
 
     @property
     def checkpoint_dir(self) -> Path:
