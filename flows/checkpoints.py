@@ -1,9 +1,11 @@
 """The checkpoint store: Prefect's persisted batch results plus an index of what they hold.
 
-Prefect writes each batch's result under its content key (see ``tasks.prefect_tasks``). To
+For each batch, Prefect persists the task's small summary under the batch's content key and
+the task writes its records, through the same result store, under ``<key>-records`` (see
+``tasks.prefect_tasks``). To
 skip finished filings *before* mapping, even when a manifest regroups them into new batches,
-the flow keeps ``index.jsonl`` beside the results: one line per finished batch, ``{"key": …,
-"sha256": [...]}``, appended by the flow process alone after the batch's result is persisted.
+the flow keeps ``index.jsonl`` beside the results: one line per finished batch, ``{"key": <its
+records key>, "sha256": [...]}``, appended by the flow process alone once the batch is done.
 A crash can at worst lose the last, unfinished line (ignored on read), and an index line whose
 result file is gone is ignored, so the index can never claim work that is not stored.
 """

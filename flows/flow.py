@@ -35,7 +35,7 @@ from flows.outputs import ResultsWriter, output_sizes, reusable_outputs
 from flows.settings import DEFAULT_MANIFEST, RunSettings, auto_batch_size
 from tasks.errors import FilingError
 from tasks.extract import sha256_of
-from tasks.prefect_tasks import Batch, BatchResult, FailedFiling, extract_batch
+from tasks.prefect_tasks import Batch, BatchSummary, FailedFiling, extract_batch
 from tasks.reading import read_filing
 from tasks.serialize import finish_record
 from tasks.version import PARSER_VERSION
@@ -139,14 +139,14 @@ class Progress:
                 self.next_mark += PROGRESS_STEP
 
 
-def _batch_result(future: PrefectFuture) -> BatchResult | None:
+def _batch_result(future: PrefectFuture) -> BatchSummary | None:
     """The batch's result, or None when its worker died before handing it over (Dask raises
     KilledWorker even with raise_on_failure=False)."""
     try:
         result = future.result(raise_on_failure=False)
     except Exception:  # noqa: BLE001 - distributed.KilledWorker, CancelledError, comm errors
         return None
-    return result if isinstance(result, BatchResult) else None
+    return result if isinstance(result, BatchSummary) else None
 
 
 @dataclass(slots=True)
@@ -185,14 +185,11 @@ def run_batches(
                 state = future.state
                 result = _batch_result(future) if state.is_completed() else None
                 if result is not None:
-                    gave_up = {
-                        s: o.message for s, o in result.outcomes.items()
-                        if isinstance(o, FailedFiling) and o.transient
-                    }
+                    gave_up = result.io_errors
                     finished = [s for s in shas if s not in gave_up]
-                    store.record(batch.cache_key, finished)
+                    store.record(result.records_key, finished)
                     for s in finished:
-                        done[s] = batch.cache_key
+                        done[s] = result.records_key
                     out.lost.update(gave_up)
                     if state.name == "Cached":
                         out.cache_hits.update(finished)

@@ -17,6 +17,7 @@ from typing import Any
 
 from prefect import task
 from prefect.context import TaskRunContext
+from prefect.results import get_result_store
 from prefect.serializers import CompressedSerializer
 
 from tasks.errors import FilingError
@@ -43,25 +44,42 @@ class Batch:
         digest = hashlib.sha256("\n".join(sorted(s for s, _ in self.items)).encode()).hexdigest()
         return f"form3-v{PARSER_VERSION}-{digest[:40]}"
 
+    @property
+    def records_key(self) -> str:
+        return self.cache_key + "-records"
+
 
 @dataclass(slots=True)
 class FailedFiling:
     kind: str
     message: str
-    # An I/O error that outlived every retry: not a fact about the bytes, so the flow does
-    # not checkpoint it and the next run tries that filing again.
-    transient: bool = False
 
 
 @dataclass(slots=True)
 class BatchResult:
-    """What a batch computed, by sha256; plus where it ran, for the run summary."""
+    """The records a batch computed, by sha256: what the flow aggregates from the store."""
 
     outcomes: dict[str, PreparedRecord | FailedFiling] = field(default_factory=dict)
     parser_version: str = PARSER_VERSION
-    hostname: str = ""
-    slurm_job_id: str | None = None
-    seconds: float = 0.0
+
+
+@dataclass(slots=True)
+class BatchSummary:
+    """What the task returns (and Prefect persists under the cache key): small on purpose.
+
+    Prefect sends a task's whole return value back to the flow process through Dask; the
+    records (MBs per batch) go to the result store under ``records_key`` instead, and the
+    flow reads them once, when it writes the outputs.
+    """
+
+    records_key: str
+    filings: int
+    # I/O errors that outlived every retry: not facts about the bytes, so the flow does not
+    # checkpoint these filings and the next run tries them again.
+    io_errors: dict[str, str]
+    hostname: str
+    slurm_job_id: str | None
+    seconds: float
 
 
 def batch_cache_key(context: TaskRunContext, parameters: dict[str, Any]) -> str:
@@ -93,11 +111,9 @@ def is_infrastructure_error(task: Any, task_run: Any, state: Any) -> bool:
     retry_delay_seconds=[1, 4, 10],
     retry_condition_fn=is_infrastructure_error,
 )
-def extract_batch(batch: Batch) -> BatchResult:
+def extract_batch(batch: Batch) -> BatchSummary:
     started = time.perf_counter()
-    result = BatchResult(
-        hostname=socket.gethostname(), slurm_job_id=os.environ.get("SLURM_JOB_ID")
-    )
+    result = BatchResult()
     io_errors: dict[str, str] = {}
     for sha256, location in batch.items:
         try:
@@ -118,7 +134,13 @@ def extract_batch(batch: Batch) -> BatchResult:
             first = next(iter(io_errors.values()))
             raise OSError(f"{len(io_errors)} filing(s) hit I/O errors; first: {first}")
         # Final attempt: keep everything that worked; only these filings stay undone.
-        for sha256, message in io_errors.items():
-            result.outcomes[sha256] = FailedFiling("io_error", message, transient=True)
-    result.seconds = time.perf_counter() - started
-    return result
+    # Same store and serializer as this task's own result (the flow's result_storage).
+    get_result_store().write(obj=result, key=batch.records_key)
+    return BatchSummary(
+        records_key=batch.records_key,
+        filings=len(batch.items),
+        io_errors=io_errors,
+        hostname=socket.gethostname(),
+        slurm_job_id=os.environ.get("SLURM_JOB_ID"),
+        seconds=time.perf_counter() - started,
+    )
