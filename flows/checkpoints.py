@@ -19,8 +19,8 @@ from pathlib import Path
 
 from prefect.filesystems import LocalFileSystem
 from prefect.results import ResultStore
-from tasks.prefect_tasks import CHECKPOINT_SERIALIZER, BatchResult
-from tasks.version import PARSER_VERSION
+from flows.outputs import write_atomic_text
+from tasks.prefect_tasks import CHECKPOINT_SERIALIZER, KEY_PREFIX, BatchResult
 
 INDEX_NAME = "index.jsonl"
 HASHES_NAME = "hashes.json"
@@ -44,8 +44,7 @@ class CheckpointStore:
         done: dict[str, str] = {}
         if not self.index_path.exists():
             return done
-        prefix = f"form3-v{PARSER_VERSION}-"
-        keys_present = {p.name for p in self.directory.iterdir() if p.name.startswith(prefix)}
+        keys_present = {p.name for p in self.directory.iterdir() if p.name.startswith(KEY_PREFIX)}
         with open(self.index_path, encoding="utf-8") as fh:
             for line in fh:
                 try:
@@ -65,8 +64,6 @@ class CheckpointStore:
             return {}
 
     def save_hashes(self, hashes: dict[str, list]) -> None:
-        from flows.outputs import write_atomic_text
-
         write_atomic_text(self.directory / HASHES_NAME, json.dumps(hashes, separators=(",", ":")))
 
     def record(self, key: str, shas: list[str]) -> None:

@@ -9,6 +9,7 @@ from pathlib import PurePath
 from tasks.errors import FilingError, UnreadableFilingError
 from tasks.model import Form3Filing
 from tasks.parser import load_xml, parse_ownership_document
+from tasks.reading import read_filing
 from tasks.submission import split_submission
 from tasks.version import PARSER_VERSION
 
@@ -40,9 +41,8 @@ def accession_from_name(source: str) -> str | None:
 def parse_file(path: str) -> Form3Filing:
     """Read and parse one local file, naming it in any error (the debug command's unit)."""
     try:
-        with open(path, "rb") as fh:
-            data = fh.read()
-    except OSError as exc:
+        data = read_filing(path)
+    except OSError as exc:  # no retries in a one-file debug run: any I/O error is final
         raise UnreadableFilingError(f"cannot read file: {exc.strerror or exc}", path) from None
     try:
         filing = parse_filing(data)

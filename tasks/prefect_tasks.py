@@ -32,6 +32,10 @@ from tasks.version import PARSER_VERSION
 CHECKPOINT_SERIALIZER = CompressedSerializer(serializer="pickle", compressionlib="zlib")
 
 
+# Every checkpoint key starts so; a new parser version makes all older ones unreachable.
+KEY_PREFIX = f"form3-v{PARSER_VERSION}-"
+
+
 @dataclass(slots=True, frozen=True)
 class Batch:
     """Filings to parse: (sha256, location) pairs, unique by sha256."""
@@ -42,7 +46,7 @@ class Batch:
     @property
     def cache_key(self) -> str:
         digest = hashlib.sha256("\n".join(sorted(s for s, _ in self.items)).encode()).hexdigest()
-        return f"form3-v{PARSER_VERSION}-{digest[:40]}"
+        return KEY_PREFIX + digest[:40]
 
     @property
     def records_key(self) -> str:
