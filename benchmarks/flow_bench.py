@@ -27,7 +27,7 @@ import psutil
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from flows.local_api import _free_port, start_server, stop_server  # noqa: E402
+from flows.local_api import loopback_server  # noqa: E402
 from flows.manifest import read_manifest  # noqa: E402
 from tasks.errors import FilingError  # noqa: E402
 from tasks.extract import parse_filing  # noqa: E402
@@ -97,12 +97,10 @@ def main() -> None:
     env = dict(os.environ, PREFECT_HOME=str(home), PREFECT_SERVER_ANALYTICS_ENABLED="false")
     os.environ.update(PREFECT_HOME=str(home))
     t0 = time.perf_counter()
-    port = _free_port()
-    server = start_server("127.0.0.1", port, home / "server.log")
-    print(f"prefect server start-up: {time.perf_counter() - t0:.1f} s (once, not in the runs)")
-    env["PREFECT_API_URL"] = f"http://127.0.0.1:{port}/api"
     last = ""
-    try:
+    with loopback_server(home / "server.log") as api_url:
+        print(f"prefect server start-up: {time.perf_counter() - t0:.1f} s (once, not in the runs)")
+        env["PREFECT_API_URL"] = api_url
         for n in args.filings:
             data_dir = args.workdir / f"filings-{n}"
             manifest = data_dir / "manifest.csv"
@@ -127,8 +125,6 @@ def main() -> None:
             if not args.keep:
                 shutil.rmtree(data_dir, ignore_errors=True)
             shutil.rmtree(results, ignore_errors=True)
-    finally:
-        stop_server(server)
     print(last)
 
 

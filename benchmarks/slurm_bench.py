@@ -24,7 +24,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from benchmarks.flow_bench import _generator  # noqa: E402
-from flows.local_api import _free_port, start_server, stop_server  # noqa: E402
+from flows.local_api import loopback_server  # noqa: E402
 from flows.manifest import read_manifest  # noqa: E402
 
 ONE_FILING = """
@@ -105,26 +105,23 @@ def main() -> None:
     home = work_root / "prefect-home"
     home.mkdir()
     os.environ["PREFECT_HOME"] = str(home)
-    port = _free_port()
-    server = start_server("127.0.0.1", port, home / "server.log")
-    env = dict(os.environ, PREFECT_API_URL=f"http://127.0.0.1:{port}/api",
-               PREFECT_SERVER_ANALYTICS_ENABLED="false")
     ratios = []
     try:
-        for n in args.filings:
-            work = work_root / str(n)
-            manifest = _generator().make(work / "filings", work / "manifest.csv", n, seed=5)
-            locations = [f.location for f in read_manifest(manifest).filings]
-            flow_s, first_job = flow_on_slurm(manifest, work / "results", env)
-            array_s, array_failed = job_array(locations, work)
-            ratio = array_s / flow_s
-            ratios.append(f"array_vs_flow_{n}={ratio:.1f}")
-            first = f"{first_job:.1f} s" if first_job is not None else "n/a"
-            print(f"[{n}] job array + merge {array_s:.1f} s | form3 run --profile single-node "
-                  f"{flow_s:.1f} s (first worker job running after {first}) | flow is {ratio:.1f}x faster"
-                  + (f" ({array_failed} array tasks failed)" if array_failed else ""))
+        with loopback_server(home / "server.log") as api_url:
+            env = dict(os.environ, PREFECT_API_URL=api_url, PREFECT_SERVER_ANALYTICS_ENABLED="false")
+            for n in args.filings:
+                work = work_root / str(n)
+                manifest = _generator().make(work / "filings", work / "manifest.csv", n, seed=5)
+                locations = [f.location for f in read_manifest(manifest).filings]
+                flow_s, first_job = flow_on_slurm(manifest, work / "results", env)
+                array_s, array_failed = job_array(locations, work)
+                ratio = array_s / flow_s
+                ratios.append(f"array_vs_flow_{n}={ratio:.1f}")
+                first = f"{first_job:.1f} s" if first_job is not None else "n/a"
+                print(f"[{n}] job array + merge {array_s:.1f} s | form3 run --profile single-node "
+                      f"{flow_s:.1f} s (first worker job running after {first}) | flow is {ratio:.1f}x faster"
+                      + (f" ({array_failed} array tasks failed)" if array_failed else ""))
     finally:
-        stop_server(server)
         shutil.rmtree(work_root, ignore_errors=True)
     print(" ".join(ratios))
 

@@ -29,7 +29,7 @@ def api_healthy(url: str, timeout: float = 1.0) -> bool:
         return False
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
@@ -91,6 +91,17 @@ def _drain_to_api(timeout: float = 10.0) -> None:
 
 
 @contextlib.contextmanager
+def loopback_server(log_path: Path) -> Iterator[str]:
+    """A ``prefect server`` on a free loopback port while the block runs; yields its API URL."""
+    port = free_port()
+    proc = start_server("127.0.0.1", port, log_path)
+    try:
+        yield f"http://127.0.0.1:{port}/api"
+    finally:
+        stop_server(proc)
+
+
+@contextlib.contextmanager
 def run_api(log_dir: Path) -> Iterator[str]:
     """Yield the API URL this run uses, starting a loopback server only if none is set up."""
     from prefect.settings import PREFECT_API_URL, temporary_settings
@@ -99,23 +110,21 @@ def run_api(log_dir: Path) -> Iterator[str]:
     if url:
         yield url
         return
-    if api_healthy(DEFAULT_LOCAL_URL):  # e.g. `form3 server` is already running
-        url, proc = DEFAULT_LOCAL_URL, None
-    else:
-        port = _free_port()
-        proc = start_server("127.0.0.1", port, log_dir / "prefect-server.log")
-        url = f"http://127.0.0.1:{port}/api"
-    previous = os.environ.get("PREFECT_API_URL")
-    os.environ["PREFECT_API_URL"] = url  # inherited by LocalCluster worker processes
-    try:
-        with temporary_settings({PREFECT_API_URL: url}):
-            yield url
-    finally:
-        if proc is not None:
-            _drain_to_api()
-        if previous is None:
-            os.environ.pop("PREFECT_API_URL", None)
-        else:
-            os.environ["PREFECT_API_URL"] = previous
-        if proc is not None:
-            stop_server(proc)
+    with contextlib.ExitStack() as stack:
+        owned = not api_healthy(DEFAULT_LOCAL_URL)  # else e.g. `form3 server` is running
+        url = (
+            stack.enter_context(loopback_server(log_dir / "prefect-server.log"))
+            if owned else DEFAULT_LOCAL_URL
+        )
+        previous = os.environ.get("PREFECT_API_URL")
+        os.environ["PREFECT_API_URL"] = url  # inherited by LocalCluster worker processes
+        try:
+            with temporary_settings({PREFECT_API_URL: url}):
+                yield url
+        finally:
+            if owned:
+                _drain_to_api()  # before the server stops, when the stack unwinds
+            if previous is None:
+                os.environ.pop("PREFECT_API_URL", None)
+            else:
+                os.environ["PREFECT_API_URL"] = previous

@@ -41,15 +41,19 @@ def filing(corpus: Path):
 @pytest.fixture(scope="session")
 def prefect_api(tmp_path_factory) -> str:
     """A real Prefect server for the session, with its own home and SQLite database."""
-    from flows.local_api import _free_port, start_server, stop_server
+    from flows.local_api import loopback_server
 
     home = tmp_path_factory.mktemp("prefect-home")
     os.environ["PREFECT_HOME"] = str(home)
-    port = _free_port()
-    proc = start_server("127.0.0.1", port, home / "server.log")
-    url = f"http://127.0.0.1:{port}/api"
-    yield url
-    stop_server(proc)
+    with loopback_server(home / "server.log") as url:
+        yield url
+
+
+def cli_env(prefect_api: str, **extra: str) -> dict[str, str]:
+    """The environment a ``form3`` subprocess of the tests runs with."""
+    return dict(
+        os.environ, PREFECT_API_URL=prefect_api, PREFECT_SERVER_ANALYTICS_ENABLED="false", **extra
+    )
 
 
 @pytest.fixture
@@ -60,11 +64,10 @@ def form3(prefect_api: str, tmp_path: Path):
     import sys
 
     def run(*args: str, env: dict[str, str] | None = None, check: bool | None = True):
-        full_env = dict(os.environ, PREFECT_API_URL=prefect_api, PREFECT_SERVER_ANALYTICS_ENABLED="false")
-        full_env.update(env or {})
         proc = subprocess.run(
             [sys.executable, "-m", "flows.cli", *args],
-            capture_output=True, text=True, env=full_env, cwd=REPO, timeout=900,
+            capture_output=True, text=True, env=cli_env(prefect_api, **(env or {})), cwd=REPO,
+            timeout=900,
         )
         if check is True:
             assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-6000:]

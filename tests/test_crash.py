@@ -10,14 +10,14 @@ import sys
 import time
 from pathlib import Path
 
-from tests.conftest import REPO
+from tests.conftest import REPO, cli_env
 from tests.test_flow import OUTPUTS, _digests
 
 
 def test_kill_mid_run_then_rerun(form3, prefect_api: str, synthetic_3000: Path, tmp_path: Path) -> None:
     results = tmp_path / "results"
     index = results / ".checkpoints" / "index.jsonl"
-    env = dict(os.environ, PREFECT_API_URL=prefect_api, PREFECT_SERVER_ANALYTICS_ENABLED="false")
+    env = cli_env(prefect_api)
     proc = subprocess.Popen(
         [sys.executable, "-m", "flows.cli", "run", str(synthetic_3000), "--results", str(results),
          "--batch-size", "40"],

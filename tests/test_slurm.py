@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO
+from tests.conftest import REPO, cli_env
 from tests.test_flow import SAMPLE, _digests
 
 pytestmark = pytest.mark.slurm
@@ -67,7 +67,7 @@ def test_slurm_run_equals_local_run(form3, corpus: Path, tmp_path: Path, which: 
 def test_scancel_a_worker_mid_run(form3, prefect_api: str, synthetic_3000: Path, tmp_path: Path) -> None:
     results = tmp_path / "results"
     index = results / ".checkpoints" / "index.jsonl"
-    env = dict(os.environ, PREFECT_API_URL=prefect_api, PREFECT_SERVER_ANALYTICS_ENABLED="false")
+    env = cli_env(prefect_api)
     args = ["run", str(synthetic_3000), "--results", str(results), *PROFILE, "--batch-size", "25"]
     proc = subprocess.Popen(
         [sys.executable, "-m", "flows.cli", *args], cwd=REPO, env=env,
