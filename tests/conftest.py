@@ -50,10 +50,10 @@ def prefect_api(tmp_path_factory) -> str:
 
 
 def cli_env(prefect_api: str, **extra: str) -> dict[str, str]:
-    """The environment a ``form3`` subprocess of the tests runs with."""
-    return dict(
-        os.environ, PREFECT_API_URL=prefect_api, PREFECT_SERVER_ANALYTICS_ENABLED="false", **extra
-    )
+    """The environment a ``form3`` subprocess of the tests runs with; ``extra`` wins."""
+    env = dict(os.environ, PREFECT_API_URL=prefect_api, PREFECT_SERVER_ANALYTICS_ENABLED="false")
+    env.update(extra)
+    return env
 
 
 @pytest.fixture
