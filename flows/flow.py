@@ -4,7 +4,8 @@
 2. Drop what the checkpoint index says is done (this parser version), and identical bytes
    seen twice; group the rest into batches.
 3. Map ``extract_batch`` over the batches on a DaskTaskRunner (local or Slurm workers).
-   Prefect persists each batch's result under its content key; the flow indexes it as soon
+   Each batch's records are stored under its content key (Prefect persists the task's small
+   summary there, the task writes the records beside it); the flow indexes the batch as soon
    as it completes, so a crash loses at most the batches in flight.
 4. Stream every filing's record, in manifest order, into ``results/`` and finish atomically.
 """
@@ -102,9 +103,8 @@ def _in_completion_order(
 ) -> Iterator[tuple[PrefectFuture, Batch]]:
     """Yield each future as it finishes and forget it at once.
 
-    A batch's whole result comes back into the flow process with its state, and
-    ``prefect.futures.as_completed`` keeps every future until the end, so a long run would
-    hold all results at once. Here only unfinished futures are referenced.
+    ``prefect.futures.as_completed`` keeps every future (and the result it carries) until the
+    loop ends; here only unfinished futures are referenced.
     """
     finished: queue.SimpleQueue = queue.SimpleQueue()
     pending = {future.task_run_id: (future, batch) for future, batch in submitted}
@@ -266,29 +266,32 @@ def extract_form3(
     timings["extract"] = time.monotonic() - mark
     mark = time.monotonic()
     fingerprint = outputs_fingerprint(hashed, done, extracted.lost)
-    summary = reusable_outputs(settings.results_dir, fingerprint)
-    if summary is None:
-        summary = _aggregate(settings, hashed, done, store, extracted.lost)
+    outputs = reusable_outputs(settings.results_dir, fingerprint)
+    if outputs is None:
+        outputs = _aggregate(settings, hashed, done, store, extracted.lost)
     else:
         logger.info("outputs in %s are up to date: not rewritten", settings.results_dir)
-    summary.update(outputs_fingerprint=fingerprint, output_bytes=output_sizes(settings.results_dir))
     timings["aggregate"] = time.monotonic() - mark
-    summary.update(
-        manifest=str(man.path),
-        parsed=sum(1 for h in hashed if h.sha256 in extracted.parsed),
-        cached=sum(1 for h in hashed if h.sha256 in done and h.sha256 not in extracted.parsed),
-        cache_hits_in_run=len(extracted.cache_hits),
-        batches_by_worker=dict(extracted.workers),
-        batches_resubmitted=extracted.resubmitted,
-        phase_seconds={k: round(v, 3) for k, v in timings.items()},
-        batches=len(batches),
-        batch_size=size,
-        profile=cluster_profile.name,
-        parser_version=PARSER_VERSION,
-        flow_run_id=str(get_run_context().flow_run.id),
-        seconds=round(time.monotonic() - started, 3),
-    )
-    summary = {k: summary[k] for k in _SUMMARY_ORDER if k in summary} | summary
+    parsed = sum(1 for h in hashed if h.sha256 in extracted.parsed)
+    summary = {
+        "filings": len(hashed),
+        "parsed": parsed,
+        "cached": sum(1 for h in hashed if h.sha256 in done) - parsed,
+    } | outputs | {
+        "outputs_fingerprint": fingerprint,
+        "output_bytes": output_sizes(settings.results_dir),
+        "manifest": str(man.path),
+        "cache_hits_in_run": len(extracted.cache_hits),
+        "batches_by_worker": dict(extracted.workers),
+        "batches_resubmitted": extracted.resubmitted,
+        "phase_seconds": {k: round(v, 3) for k, v in timings.items()},
+        "batches": len(batches),
+        "batch_size": size,
+        "profile": cluster_profile.name,
+        "parser_version": PARSER_VERSION,
+        "flow_run_id": str(get_run_context().flow_run.id),
+        "seconds": round(time.monotonic() - started, 3),
+    }
     ResultsWriter.write_summary(settings.results_dir, summary)
     logger.info(
         "done: %d filings, %d parsed, %d cached, %d failed -> %s",
@@ -317,9 +320,6 @@ def outputs_fingerprint(hashed: list[Hashed], done: dict[str, str], lost: dict[s
     return digest.hexdigest()
 
 
-_SUMMARY_ORDER = ("filings", "parsed", "cached", "failed", "data_errors", "not_processed")
-
-
 def _aggregate(
     settings: RunSettings,
     hashed: list[Hashed],
@@ -327,7 +327,8 @@ def _aggregate(
     store: CheckpointStore,
     lost: dict[str, str],
 ) -> dict[str, Any]:
-    """Stream every filing's outcome, in manifest order, into the results files."""
+    """Stream every filing's outcome, in manifest order, into the results files; return the
+    facts about them that go into the run summary."""
     writer = ResultsWriter(settings.results_dir)
     errors: Counter[str] = Counter()
     not_processed = 0
