@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
 
 def _parse(args: argparse.Namespace) -> int:
@@ -15,7 +16,7 @@ def _parse(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     from flows.cluster import ProfileError, UnreachableApiError, check_api_reachable, get_profile
-    from flows.local_api import configured_api_url
+    from flows.local_api import planned_api_url
     from flows.manifest import ManifestError, read_manifest
     from flows.settings import RunSettings
 
@@ -26,15 +27,15 @@ def _run(args: argparse.Namespace) -> int:
     try:  # fail fast, before any server or cluster starts
         read_manifest(settings.manifest, settings.column)
         profile = get_profile(settings.profile_name, settings.cluster if settings.cluster_explicit else None)
-        check_api_reachable(profile, configured_api_url())
+        check_api_reachable(profile, planned_api_url())
     except (ManifestError, ProfileError, UnreachableApiError) as exc:
         print(f"form3 run: {exc}", file=sys.stderr)
         return 2
 
     from flows.flow import extract_form3
-    from flows.local_api import run_api
+    from flows.local_api import client_api
 
-    with run_api(settings.results_dir / "logs") as api_url:
+    with client_api(settings.results_dir / "logs") as api_url:
         print(f"form3 run: Prefect API {api_url} (profile {profile.name})", file=sys.stderr)
         state = extract_form3(
             manifest=str(settings.manifest),
@@ -51,6 +52,76 @@ def _run(args: argparse.Namespace) -> int:
     if not state.is_completed():
         print(f"form3 run: {state.name}: {state.message}", file=sys.stderr)
         return 1
+    return 0
+
+
+def _server(args: argparse.Namespace) -> int:
+    from flows.server import ServerSettings, run_server
+
+    db = Path(args.db).expanduser().resolve() if args.db else None
+    return run_server(ServerSettings(args.host, args.port, db, auth=not args.no_auth))
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from deployments.serve import serve
+    from flows.local_api import NoApiError, client_api
+
+    try:
+        with client_api() as api_url:
+            print(f"form3 serve: Prefect API {api_url}", file=sys.stderr, flush=True)
+            serve(name=args.name, results_dir=args.results, limit=args.limit)
+    except NoApiError as exc:
+        print(f"form3 serve: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _retry(args: argparse.Namespace) -> int:
+    from flows.local_api import client_api
+    from flows.retry import retry
+
+    # A run started by `form3 run` without a server lives in the default local database:
+    # a loopback server on it is started for the retry, as for the run.
+    with client_api(Path(args.results) / "logs"):
+        return retry(args.flow_run_id, wait=not args.no_wait, timeout=args.timeout)
+
+
+def _manifest(args: argparse.Namespace) -> int:
+    import os
+    from pathlib import Path
+
+    from flows.edgar_index import (
+        DEFAULT_FORMS, USER_AGENT_ENV, EdgarIndexError, Filters, build_manifest, parse_date,
+        read_cik_file,
+    )
+
+    try:
+        ciks = set(args.cik or ())
+        if args.cik_file:
+            ciks |= read_cik_file(Path(args.cik_file))
+        filters = Filters(
+            forms=tuple(args.form or DEFAULT_FORMS),
+            since=parse_date(args.since) if args.since else None,
+            until=parse_date(args.until) if args.until else None,
+            ciks=frozenset(ciks),
+        )
+        user_agent = args.user_agent or os.environ.get(USER_AGENT_ENV) or None
+        result = build_manifest(args.index, filters, args.prefix, user_agent=user_agent)
+        if args.output:
+            from flows.outputs import write_atomic_text
+
+            write_atomic_text(Path(args.output), result.text)
+        else:
+            sys.stdout.write(result.text)
+    except (EdgarIndexError, OSError) as exc:
+        print(f"form3 manifest: {exc}", file=sys.stderr)
+        return 2
+    print(
+        f"form3 manifest: read {result.rows_read} index rows from {len(args.index)} file(s); "
+        f"{result.rows_matched} matched, {result.duplicates_dropped} duplicate accessions "
+        f"dropped; {result.rows_written} rows written to {args.output or 'stdout'}",
+        file=sys.stderr,
+    )
     return 0
 
 
@@ -73,6 +144,51 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--batch-size", type=int, help="filings per task run (default: automatic)")
     r.add_argument("--column", help="manifest column naming the filing (default: path, url, file…)")
     r.set_defaults(func=_run)
+
+    s = sub.add_parser("server", help="start a Prefect server with the UI for form3 runs")
+    s.add_argument("--host", default="127.0.0.1",
+                   help="bind address (default 127.0.0.1; 0.0.0.0 for Slurm workers on other nodes)")
+    s.add_argument("--port", type=int, default=4200, help="port of the API and UI (default 4200)")
+    s.add_argument("--db", help="SQLite database (default /var/tmp/form3-prefect-$USER/prefect.db)")
+    s.add_argument("--no-auth", action="store_true",
+                   help="no auth string (only for a single-user machine)")
+    s.set_defaults(func=_server)
+
+    d = sub.add_parser("serve", help="serve the flow as a deployment (UI runs and retries)")
+    d.add_argument("--name", default="form3", help="deployment name (default form3)")
+    d.add_argument("--results", default="results",
+                   help="default results dir of runs started from the UI (default ./results)")
+    d.add_argument("--limit", type=int, default=1,
+                   help="flow runs at a time (default 1: runs share the results dir)")
+    d.set_defaults(func=_serve)
+
+    t = sub.add_parser("retry", help="retry a finished flow run: only its failed work re-runs")
+    t.add_argument("flow_run_id", metavar="FLOW_RUN_ID")
+    t.add_argument("--no-wait", action="store_true",
+                   help="deployment runs: return once scheduled, do not wait for the result")
+    t.add_argument("--timeout", type=float, help="give up waiting after this many seconds")
+    t.add_argument("--results", default="results",
+                   help="where a loopback server's log goes if one must be started")
+    t.set_defaults(func=_retry)
+
+    m = sub.add_parser("manifest", help="build a manifest from EDGAR form.idx / master.idx files")
+    m.add_argument("index", nargs="+", metavar="INDEX",
+                   help="form.idx or master.idx, gzipped or not: a path or an http(s) URL")
+    m.add_argument("-o", "--output", metavar="OUT.csv", help="manifest to write (default stdout)")
+    m.add_argument("--form", action="append", metavar="TYPE",
+                   help="form type to keep, repeatable (default: 3 and 3/A)")
+    m.add_argument("--since", metavar="DATE", help="filed on or after this date (YYYY-MM-DD)")
+    m.add_argument("--until", metavar="DATE", help="filed on or before this date (YYYY-MM-DD)")
+    m.add_argument("--cik", action="append", type=int, metavar="N",
+                   help="keep this filer's CIK, repeatable (leading zeros do not matter)")
+    m.add_argument("--cik-file", metavar="FILE", help="CIKs to keep, one per line")
+    m.add_argument("--prefix", default="https://www.sec.gov/Archives/",
+                   help="put before each index file name: a URL, or a local mirror directory "
+                        "(then the column is path) (default %(default)s)")
+    m.add_argument("--user-agent", metavar="UA",
+                   help="User-Agent for index URLs; sec.gov requires one naming you "
+                        "(env FORM3_USER_AGENT)")
+    m.set_defaults(func=_manifest)
     return parser
 
 

@@ -33,6 +33,7 @@ from flows.cluster import ClusterProfile, check_api_reachable, get_profile, task
 from flows.local_api import configured_api_url
 from flows.manifest import FilingRef, read_manifest
 from flows.outputs import ResultsWriter, output_sizes, reusable_outputs
+from flows.report import publish_run_summary
 from flows.settings import DEFAULT_MANIFEST, RunSettings, auto_batch_size
 from tasks.errors import FilingError
 from tasks.extract import sha256_of
@@ -90,11 +91,23 @@ def hash_filings(refs: list[FilingRef], store: CheckpointStore) -> list[Hashed]:
     return hashed
 
 
-def make_batches(pending: list[tuple[str, str]], size: int) -> list[Batch]:
+def make_batches(
+    pending: list[tuple[str, str]], size: int, rows: dict[str, int] | None = None
+) -> list[Batch]:
+    """Consecutive groups of ``size``. A batch is labelled by the manifest rows it spans (its
+    task run's name in the UI), so a user can tell which filings a failed task run held."""
+    rows = rows or {}
     batches = []
     for start in range(0, len(pending), size):
         items = tuple(pending[start : start + size])
-        batches.append(Batch(label=f"filings {start + 1}-{start + len(items)}", items=items))
+        first, last = rows.get(items[0][0]), rows.get(items[-1][0])
+        span = (
+            f"row {first}" if first is not None and first == last
+            else f"rows {first}-{last}" if first is not None and last is not None
+            else f"filings {start + 1}-{start + len(items)}"
+        )
+        count = f"{len(items)} filing" + ("s" if len(items) != 1 else "")
+        batches.append(Batch(label=f"{span} ({count})", items=items))
     return batches
 
 
@@ -250,11 +263,13 @@ def extract_form3(
     timings["hash"] = time.monotonic() - mark
     done = store.load_index()
     pending: dict[str, str] = {}
+    first_row: dict[str, int] = {}
     for h in hashed:
         if h.sha256 and h.sha256 not in done:
             pending.setdefault(h.sha256, h.ref.location)
+            first_row.setdefault(h.sha256, h.ref.row)
     size = settings.batch_size or auto_batch_size(len(pending), cluster_profile.workers)
-    batches = make_batches(list(pending.items()), size)
+    batches = make_batches(list(pending.items()), size, first_row)
     logger.info(
         "%d filings already checkpointed, %d to parse in %d batches of up to %d (profile %s)",
         sum(1 for h in hashed if h.sha256 in done), len(pending), len(batches), size,
@@ -293,6 +308,7 @@ def extract_form3(
         "seconds": round(time.monotonic() - started, 3),
     }
     ResultsWriter.write_summary(settings.results_dir, summary)
+    publish_run_summary(summary)
     logger.info(
         "done: %d filings, %d parsed, %d cached, %d failed -> %s",
         summary["filings"], summary["parsed"], summary["cached"], summary["failed"],

@@ -101,30 +101,74 @@ def loopback_server(log_path: Path) -> Iterator[str]:
         stop_server(proc)
 
 
-@contextlib.contextmanager
-def run_api(log_dir: Path) -> Iterator[str]:
-    """Yield the API URL this run uses, starting a loopback server only if none is set up."""
-    from prefect.settings import PREFECT_API_URL, temporary_settings
+def team_server() -> dict[str, str] | None:
+    """The client settings ``form3 server`` wrote, if that server is up; else None."""
+    from flows.server import read_env_file, server_env_file
 
+    values = read_env_file(server_env_file())
+    url = values.get("PREFECT_API_URL")
+    return values if url and api_healthy(url) else None
+
+
+def planned_api_url() -> str | None:
+    """The API a run would use without starting one: configured, or the team server's."""
+    url = configured_api_url()
+    if url:
+        return url
+    team = team_server()
+    return team["PREFECT_API_URL"] if team else None
+
+
+@contextlib.contextmanager
+def _use_api(values: dict[str, str]) -> Iterator[None]:
+    """Point this process, and the worker processes it starts, at an API (URL, auth string)."""
+    from prefect.settings import PREFECT_API_AUTH_STRING, PREFECT_API_URL, temporary_settings
+
+    names = {"PREFECT_API_URL": PREFECT_API_URL, "PREFECT_API_AUTH_STRING": PREFECT_API_AUTH_STRING}
+    previous = {name: os.environ.get(name) for name in names}
+    os.environ.update({k: v for k, v in values.items() if k in names})  # inherited by workers
+    try:
+        with temporary_settings({names[k]: v for k, v in values.items() if k in names}):
+            yield
+    finally:
+        for name, value in previous.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+@contextlib.contextmanager
+def client_api(log_dir: Path | None = None) -> Iterator[str]:
+    """Yield the API URL to use: the configured one, else a running ``form3 server``, else a
+    server on 127.0.0.1:4200, else (only if ``log_dir`` is given) a loopback server started
+    for this command and stopped after it."""
     url = configured_api_url()
     if url:
         yield url
         return
-    with contextlib.ExitStack() as stack:
-        owned = not api_healthy(DEFAULT_LOCAL_URL)  # else e.g. `form3 server` is running
-        url = (
-            stack.enter_context(loopback_server(log_dir / "prefect-server.log"))
-            if owned else DEFAULT_LOCAL_URL
-        )
-        previous = os.environ.get("PREFECT_API_URL")
-        os.environ["PREFECT_API_URL"] = url  # inherited by LocalCluster worker processes
+    team = team_server()
+    if team is not None:
+        with _use_api(team):
+            yield team["PREFECT_API_URL"]
+        return
+    if api_healthy(DEFAULT_LOCAL_URL) or log_dir is None:
+        if log_dir is None and not api_healthy(DEFAULT_LOCAL_URL):
+            raise NoApiError(
+                "no Prefect server: start one with `form3 server` (e.g. in tmux), or set "
+                "PREFECT_API_URL (and PREFECT_API_AUTH_STRING)"
+            )
+        with _use_api({"PREFECT_API_URL": DEFAULT_LOCAL_URL}):
+            yield DEFAULT_LOCAL_URL
+        return
+    with loopback_server(log_dir / "prefect-server.log") as url:
         try:
-            with temporary_settings({PREFECT_API_URL: url}):
+            with _use_api({"PREFECT_API_URL": url}):
                 yield url
         finally:
-            if owned:
-                _drain_to_api()  # before the server stops, when the stack unwinds
-            if previous is None:
-                os.environ.pop("PREFECT_API_URL", None)
-            else:
-                os.environ["PREFECT_API_URL"] = previous
+            _drain_to_api()  # before the server stops
+
+
+class NoApiError(RuntimeError):
+    """A command that needs a long-lived Prefect server found none."""
+

@@ -20,6 +20,11 @@ MIN_BATCH, MAX_BATCH, BATCHES_PER_WORKER = 25, 2000, 4
 FILING_COLUMNS = ("path", "url", "filing", "file", "location", "filename")
 
 
+def form3_home() -> Path:
+    """Per-user state that is not results: the team server's client settings (FORM3_HOME)."""
+    return Path(os.environ.get("FORM3_HOME") or "~/.form3").expanduser()
+
+
 def _env(name: str, default: str | None = None) -> str | None:
     value = os.environ.get(name)
     return value if value not in (None, "") else default

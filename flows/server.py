@@ -1,0 +1,148 @@
+"""``form3 server``: one Prefect server (API + UI) for a user or a team, set up for this project.
+
+Plain ``prefect server start`` gets four things wrong for us on a shared login node:
+
+* the UI calls the API at ``PREFECT_UI_API_URL``, which defaults to port 4200 whatever
+  ``--port`` says (measured: ``--port 4302`` alone gives "Oops. Something went wrong.");
+* anyone who can reach the port can read and start runs: the server takes an auth string
+  (``PREFECT_SERVER_API_AUTH_STRING``), clients send ``PREFECT_API_AUTH_STRING``;
+* its SQLite database lives in ``~/.prefect``, often an NFS home where SQLite locking is
+  unreliable: we put it on local disk;
+* analytics are on.
+
+The command writes the URL and auth string clients need to ``FORM3_HOME/server.env`` (mode
+0600) so ``form3 run``, ``form3 serve`` and ``form3 retry`` on this machine find the server
+without any setup; elsewhere, ``source`` that file.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import secrets
+import socket
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from flows.settings import form3_home
+
+ENV_FILE_NAME = "server.env"
+AUTH_USER = "form3"
+
+
+def default_database() -> Path:
+    """Local disk that survives a reboot (FHS: /var/tmp), one per user."""
+    return Path("/var/tmp") / f"form3-prefect-{getpass.getuser()}" / "prefect.db"
+
+
+def server_env_file() -> Path:
+    return form3_home() / ENV_FILE_NAME
+
+
+def public_host(host: str) -> str:
+    """The name clients (browsers, Slurm workers) use for a server bound to ``host``."""
+    if host in ("0.0.0.0", "::", ""):
+        return socket.getfqdn()
+    return host
+
+
+@dataclass(slots=True)
+class ServerSettings:
+    host: str = "127.0.0.1"
+    port: int = 4200
+    database: Path | None = None  # None: default_database()
+    auth: bool = True
+
+    @property
+    def api_url(self) -> str:
+        return f"http://{public_host(self.host)}:{self.port}/api"
+
+    @property
+    def ui_url(self) -> str:
+        return f"http://{public_host(self.host)}:{self.port}/"
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    values: dict[str, str] = {}
+    try:
+        text = path.read_text()
+    except OSError:
+        return values
+    for line in text.splitlines():
+        line = line.strip()
+        if line and not line.startswith("#") and "=" in line:
+            name, _, value = line.partition("=")
+            values[name.removeprefix("export ").strip()] = value.strip().strip("'\"")
+    return values
+
+
+def _auth_string(previous: dict[str, str]) -> str:
+    """Keep the team's existing auth string across restarts; else make one."""
+    given = os.environ.get("PREFECT_SERVER_API_AUTH_STRING")
+    if given:
+        return given
+    return previous.get("PREFECT_API_AUTH_STRING") or f"{AUTH_USER}:{secrets.token_urlsafe(24)}"
+
+
+def write_env_file(path: Path, values: dict[str, str]) -> None:
+    """Atomically, never readable by others (it holds the auth string)."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".server.env.")
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write("# Written by `form3 server`; `set -a; source this; set +a` on other hosts.\n")
+            for name, value in values.items():
+                fh.write(f"export {name}='{value}'\n")
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
+def server_environment(settings: ServerSettings, auth_string: str | None) -> dict[str, str]:
+    database = settings.database or default_database()
+    database.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    env = dict(os.environ)
+    env.pop("PREFECT_API_URL", None)  # the server is not a client of some other API
+    env.update(
+        PREFECT_SERVER_ANALYTICS_ENABLED="false",
+        PREFECT_UI_API_URL=settings.api_url,
+        PREFECT_API_DATABASE_CONNECTION_URL=f"sqlite+aiosqlite:///{database}",
+    )
+    if auth_string:
+        env["PREFECT_SERVER_API_AUTH_STRING"] = auth_string
+    else:
+        env.pop("PREFECT_SERVER_API_AUTH_STRING", None)
+    return env
+
+
+def run_server(settings: ServerSettings) -> int:
+    """Write the clients' env file, then become ``prefect server start`` (signals, exit code
+    and logs are the server's own)."""
+    env_file = server_env_file()
+    auth_string = _auth_string(read_env_file(env_file)) if settings.auth else None
+    env = server_environment(settings, auth_string)
+    client = {"PREFECT_API_URL": settings.api_url}
+    if auth_string:
+        client["PREFECT_API_AUTH_STRING"] = auth_string
+    write_env_file(env_file, client)
+    database = env["PREFECT_API_DATABASE_CONNECTION_URL"].split("///", 1)[1]
+    print(
+        f"form3 server: UI {settings.ui_url}  API {settings.api_url}\n"
+        f"form3 server: database {database}\n"
+        f"form3 server: clients' settings in {env_file} (form3 commands on this host read it; "
+        f"elsewhere: set -a; source {env_file}; set +a)\n"
+        + (
+            f"form3 server: auth string (the UI asks for it once): {auth_string}"
+            if auth_string else "form3 server: WARNING: no auth (--no-auth): anyone who can "
+            "reach the port can start runs"
+        ),
+        file=sys.stderr, flush=True,
+    )
+    argv = [sys.executable, "-m", "prefect", "server", "start",
+            "--host", settings.host, "--port", str(settings.port)]
+    os.execve(sys.executable, argv, env)
+    return 0  # not reached
