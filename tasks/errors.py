@@ -62,10 +62,25 @@ class NotForm3Error(FilingError):
     kind = "not_form3"
 
 
+class HttpError(FilingError):
+    """A URL's server says the filing is not there: 404, 410, or another 4xx about the request
+    (not 401/403/408/429, which are about the client or the moment: see ``tasks.fetch``)."""
+
+    kind = "http_error"
+
+
+class TooLargeError(FilingError):
+    """A URL's response is larger than the size cap (``--max-filing-bytes``)."""
+
+    kind = "too_large"
+
+
 ERROR_KINDS: tuple[type[FilingError], ...] = (
     UnreadableFilingError,
     NoOwnershipXmlError,
     MalformedXmlError,
     HostileXmlError,
     NotForm3Error,
+    HttpError,
+    TooLargeError,
 )
