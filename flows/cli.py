@@ -101,8 +101,8 @@ def _manifest(args: argparse.Namespace) -> int:
             ciks |= read_cik_file(Path(args.cik_file))
         filters = Filters(
             forms=tuple(args.form or DEFAULT_FORMS),
-            since=parse_date(args.since) if args.since else None,
-            until=parse_date(args.until) if args.until else None,
+            since=parse_date(args.since, "--since") if args.since else None,
+            until=parse_date(args.until, "--until") if args.until else None,
             ciks=frozenset(ciks),
         )
         user_agent = args.user_agent or os.environ.get(USER_AGENT_ENV) or None
@@ -113,6 +113,7 @@ def _manifest(args: argparse.Namespace) -> int:
             write_atomic_text(Path(args.output), result.text)
         else:
             sys.stdout.write(result.text)
+            sys.stdout.flush()
     except (EdgarIndexError, OSError) as exc:
         print(f"form3 manifest: {exc}", file=sys.stderr)
         return 2
