@@ -17,15 +17,17 @@ def _parse(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     from flows.cluster import ProfileError, UnreachableApiError, check_api_reachable, get_profile
     from flows.local_api import planned_api_url
-    from flows.manifest import ManifestError, read_manifest
+    from flows.manifest import ManifestError, check_url_sources, read_manifest
     from flows.settings import RunSettings
 
     settings = RunSettings.resolve(
         args.manifest, args.results, args.store, args.cluster, args.profile, args.batch_size,
-        args.column,
+        args.column, user_agent=args.user_agent, mirror=args.mirror,
+        max_rps=args.max_requests_per_second, max_filing_bytes=args.max_filing_bytes,
     )
     try:  # fail fast, before any server or cluster starts
-        read_manifest(settings.manifest, settings.column)
+        manifest = read_manifest(settings.manifest, settings.column)
+        check_url_sources(manifest, settings.user_agent, settings.max_rps)
         profile = get_profile(settings.profile_name, settings.cluster if settings.cluster_explicit else None)
         check_api_reachable(profile, planned_api_url())
     except (ManifestError, ProfileError, UnreachableApiError) as exc:
@@ -44,6 +46,10 @@ def _run(args: argparse.Namespace) -> int:
             profile=settings.profile,
             batch_size=settings.batch_size,
             store_dir=str(settings.store_dir) if settings.store_dir else None,
+            user_agent=settings.user_agent,
+            mirror=str(settings.mirror) if settings.mirror else None,
+            max_requests_per_second=settings.max_rps,
+            max_filing_bytes=settings.max_filing_bytes,
             return_state=True,
         )
     summary = state.result(raise_on_failure=False)
@@ -144,6 +150,15 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--profile", help="cluster profile in deployments/profiles.yaml")
     r.add_argument("--batch-size", type=int, help="filings per task run (default: automatic)")
     r.add_argument("--column", help="manifest column naming the filing (default: path, url, file…)")
+    r.add_argument("--user-agent", help="User-Agent for URL filings, with your contact; sec.gov "
+                   "requires one, e.g. 'Jane Doe jane@example.org' (env FORM3_USER_AGENT)")
+    r.add_argument("--mirror", metavar="DIR", help="keep fetched filings in DIR in EDGAR's layout "
+                   "and read them from there first (env FORM3_MIRROR)")
+    r.add_argument("--max-requests-per-second", type=float, metavar="N",
+                   help="HTTP requests/s for all workers together (default 10, the SEC's "
+                   "limit; env FORM3_MAX_RPS)")
+    r.add_argument("--max-filing-bytes", type=int, metavar="N",
+                   help="size cap of a fetched filing (default 50 MiB; env FORM3_MAX_FILING_BYTES)")
     r.set_defaults(func=_run)
 
     s = sub.add_parser("server", help="start a Prefect server with the UI for form3 runs")

@@ -1,6 +1,7 @@
 """The ``extract-form3`` flow: plan, map batches over Dask, aggregate. Orchestration only.
 
-1. Read the manifest and hash every filing (sha256 of its bytes: what the filing IS).
+1. Read the manifest and hash every filing (sha256 of its bytes: what the filing IS); a URL
+   that names an EDGAR accession is identified by it (EDGAR never changes a filing).
 2. Drop what the checkpoint index says is done (this parser version), and identical bytes
    seen twice; group the rest into batches.
 3. Map ``extract_batch`` over the batches on a DaskTaskRunner (local or Slurm workers).
@@ -31,13 +32,17 @@ from prefect.states import Failed
 from flows.checkpoints import CheckpointStore
 from flows.cluster import ClusterProfile, check_api_reachable, get_profile, task_runner_for
 from flows.local_api import configured_api_url
-from flows.manifest import FilingRef, read_manifest
+from flows.manifest import FilingRef, check_url_sources, read_manifest
 from flows.outputs import ResultsWriter, output_sizes, reusable_outputs
 from flows.report import publish_run_summary
 from flows.settings import DEFAULT_MANIFEST, RunSettings, auto_batch_size
 from tasks.errors import FilingError
 from tasks.extract import sha256_of
-from tasks.prefect_tasks import Batch, BatchSummary, FailedFiling, extract_batch
+from tasks.fetch import Fetcher, FetchPlan, edgar_name, is_url
+from tasks.prefect_tasks import (
+    RATE_LIMIT_NAME, Batch, BatchSummary, FailedFiling, ensure_rate_limit, extract_batch,
+    url_fetcher,
+)
 from tasks.reading import read_filing
 from tasks.serialize import finish_record
 from tasks.version import PARSER_VERSION
@@ -52,39 +57,71 @@ SUBMIT_ROUNDS = 3
 @dataclass(slots=True)
 class Hashed:
     ref: FilingRef
+    # The filing's identity (checkpoint index, batch keys): the sha256 of its bytes, or
+    # "accession:…" for a URL that names an EDGAR accession (see tasks.prefect_tasks.Batch).
     sha256: str | None = None
     error: FilingError | None = None  # a data error found while reading
     infra: str | None = None  # an I/O error that a rerun may not see
     stat: tuple[int, int] | None = None  # size, mtime_ns when hashed
+    location: str | None = None  # what a worker reads: the path, the URL, or a URL's download
 
 
-def _hash_one(ref: FilingRef, known: dict[str, list]) -> Hashed:
+@dataclass(slots=True)
+class UrlFilings:
+    """The flow process's side of URL filings: the run's fetch plan and a fetcher."""
+
+    plan: FetchPlan
+    fetcher: Fetcher
+
+    def locate(self, url: str) -> tuple[str | None, str]:
+        """``(identity, url)`` for a URL that names an accession: known without a request.
+        Otherwise ``(None, path)`` of its download, fetched now (rate-limited like the
+        workers) unless an earlier run did, so that its content can be hashed."""
+        name = edgar_name(url)
+        if name is not None:
+            return name.identity, url
+        target = self.plan.target(url)
+        if not target.is_file():
+            self.fetcher.fetch(url, target)
+        return None, str(target)
+
+
+def _hash_one(ref: FilingRef, known: dict[str, list], urls: UrlFilings | None = None) -> Hashed:
+    location = ref.location
     try:
-        st = os.stat(ref.location)
-        stat = (st.st_size, st.st_mtime_ns)
-    except OSError:
-        stat = None  # reading it below says what is wrong, as a data or an I/O error
-    try:
-        hint = known.get(ref.location)
+        if is_url(location) and urls is not None:
+            identity, location = urls.locate(location)
+            if identity is not None:
+                return Hashed(ref, sha256=identity, location=location)
+        try:
+            st = os.stat(location)
+            stat = (st.st_size, st.st_mtime_ns)
+        except OSError:
+            stat = None  # reading it below says what is wrong, as a data or an I/O error
+        hint = known.get(location)
         if stat is not None and hint is not None and (hint[0], hint[1]) == stat:
-            return Hashed(ref, sha256=hint[2], stat=stat)
-        return Hashed(ref, sha256=sha256_of(read_filing(ref.location)), stat=stat)
+            return Hashed(ref, sha256=hint[2], stat=stat, location=location)
+        return Hashed(ref, sha256=sha256_of(read_filing(location)), stat=stat, location=location)
     except FilingError as exc:
         return Hashed(ref, error=exc.with_source(ref.source))
     except OSError as exc:
         return Hashed(ref, infra=f"{type(exc).__name__}: {exc}")
 
 
-def hash_filings(refs: list[FilingRef], store: CheckpointStore) -> list[Hashed]:
+def hash_filings(
+    refs: list[FilingRef], store: CheckpointStore, urls: UrlFilings | None = None
+) -> list[Hashed]:
     """sha256 of every filing. A file whose size and mtime match the last run's is not read
-    again (as make and rsync decide); its recorded hash is used to look up its checkpoint."""
+    again (as make and rsync decide); its recorded hash is used to look up its checkpoint.
+    A URL that names an accession is identified by it, unread; any other URL by the sha256
+    of its download."""
     known = store.load_hashes()
     # I/O bound (hashlib releases the GIL on large buffers): threads in the flow process.
     with ThreadPoolExecutor(HASH_THREADS) as pool:
-        hashed = list(pool.map(lambda r: _hash_one(r, known), refs, chunksize=64))
+        hashed = list(pool.map(lambda r: _hash_one(r, known, urls), refs, chunksize=64))
     fresh = {
-        h.ref.location: [h.stat[0], h.stat[1], h.sha256]
-        for h in hashed if h.sha256 and h.stat is not None
+        h.location: [h.stat[0], h.stat[1], h.sha256]
+        for h in hashed if h.sha256 and h.stat is not None and h.location
     }
     if any(known.get(loc) != entry for loc, entry in fresh.items()):
         store.save_hashes(known | fresh)
@@ -92,7 +129,10 @@ def hash_filings(refs: list[FilingRef], store: CheckpointStore) -> list[Hashed]:
 
 
 def make_batches(
-    pending: list[tuple[str, str]], size: int, rows: dict[str, int] | None = None
+    pending: list[tuple[str, str]],
+    size: int,
+    rows: dict[str, int] | None = None,
+    fetch: FetchPlan | None = None,
 ) -> list[Batch]:
     """Consecutive groups of ``size``. A batch is labelled by the manifest rows it spans (its
     task run's name in the UI), so a user can tell which filings a failed task run held."""
@@ -107,7 +147,7 @@ def make_batches(
             else f"filings {start + 1}-{start + len(items)}"
         )
         count = f"{len(items)} filing" + ("s" if len(items) != 1 else "")
-        batches.append(Batch(label=f"{span} ({count})", items=items))
+        batches.append(Batch(label=f"{span} ({count})", items=items, fetch=fetch))
     return batches
 
 
@@ -242,16 +282,30 @@ def extract_form3(
     profile: str | None = None,
     batch_size: int | None = None,
     store_dir: str | None = None,
+    user_agent: str | None = None,
+    mirror: str | None = None,
+    max_requests_per_second: float | None = None,
+    max_filing_bytes: int | None = None,
 ) -> dict[str, Any]:
-    """Parse every Form 3 in ``manifest`` into ``results_dir``; reruns reuse checkpoints."""
+    """Parse every Form 3 in ``manifest`` into ``results_dir``; reruns reuse checkpoints.
+
+    Manifest rows may be ``http(s)://`` URLs: fetched with ``user_agent`` (sec.gov requires
+    one with a contact), at most ``max_requests_per_second`` for all workers together, kept
+    in ``mirror`` (EDGAR's layout) or else in the checkpoint directory's download cache.
+    """
     started = time.monotonic()
     logger = get_run_logger()
-    settings = RunSettings.resolve(manifest, results_dir, store_dir, cluster, profile, batch_size)
+    settings = RunSettings.resolve(
+        manifest, results_dir, store_dir, cluster, profile, batch_size,
+        user_agent=user_agent, mirror=mirror, max_rps=max_requests_per_second,
+        max_filing_bytes=max_filing_bytes,
+    )
     cluster_profile = get_profile(
         settings.profile_name, settings.cluster if settings.cluster_explicit else None
     )
     check_api_reachable(cluster_profile, configured_api_url())
     man = read_manifest(settings.manifest, settings.column)
+    check_url_sources(man, settings.user_agent, settings.max_rps)
     if man.duplicates_dropped:
         logger.warning("manifest: %d duplicate rows ignored", man.duplicates_dropped)
     logger.info("manifest %s: %d filings", man.path, len(man.filings))
@@ -259,17 +313,25 @@ def extract_form3(
     timings: dict[str, float] = {}
     mark = time.monotonic()
     store = CheckpointStore(settings.checkpoint_dir)
-    hashed = hash_filings(man.filings, store)
+    plan = None
+    if any(is_url(f.location) for f in man.filings):
+        ensure_rate_limit(settings.max_rps)
+        plan = settings.fetch_plan(RATE_LIMIT_NAME)
+        logger.info(
+            "URL filings: at most %g requests/s for all workers; kept in %s",
+            settings.max_rps, plan.filings_dir,
+        )
+    hashed = hash_filings(man.filings, store, UrlFilings(plan, url_fetcher(plan)) if plan else None)
     timings["hash"] = time.monotonic() - mark
     done = store.load_index()
     pending: dict[str, str] = {}
     first_row: dict[str, int] = {}
     for h in hashed:
         if h.sha256 and h.sha256 not in done:
-            pending.setdefault(h.sha256, h.ref.location)
+            pending.setdefault(h.sha256, h.location or h.ref.location)
             first_row.setdefault(h.sha256, h.ref.row)
     size = settings.batch_size or auto_batch_size(len(pending), cluster_profile.workers)
-    batches = make_batches(list(pending.items()), size, first_row)
+    batches = make_batches(list(pending.items()), size, first_row, plan)
     logger.info(
         "%d filings already checkpointed, %d to parse in %d batches of up to %d (profile %s)",
         sum(1 for h in hashed if h.sha256 in done), len(pending), len(batches), size,

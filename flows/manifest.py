@@ -1,4 +1,4 @@
-"""Reading and validating a manifest: a CSV with one filing per row (a path, later a URL)."""
+"""Reading and validating a manifest: a CSV with one filing per row (a path or a URL)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,9 @@ from pathlib import Path
 import pandas as pd
 
 from flows.settings import FILING_COLUMNS
+from tasks.fetch import is_sec_host, is_url
+
+SEC_MAX_RPS = 10.0  # the SEC's published limit for automated access
 
 
 class ManifestError(ValueError):
@@ -60,6 +63,32 @@ def read_manifest(path: Path, column: str | None = None) -> Manifest:
         for i, s in unique.items()
     ]
     return Manifest(path, column, filings, duplicates_dropped=len(sources) - len(unique))
+
+
+def check_url_sources(manifest: Manifest, user_agent: str | None, max_rps: float) -> None:
+    """Refuse, before any work, a run that would fetch impolitely: from sec.gov without a
+    User-Agent naming someone to contact (the SEC requires one and blocks clients without),
+    or faster than the SEC allows."""
+    urls = [f for f in manifest.filings if is_url(f.location)]
+    if not urls:
+        return
+    if not max_rps > 0:
+        raise ManifestError(f"--max-requests-per-second must be more than 0, not {max_rps}")
+    sec = next((f for f in urls if is_sec_host(f.location)), None)
+    if sec is None:
+        return
+    where = f"manifest {manifest.path} row {sec.row} ({sec.source})"
+    if not user_agent or "@" not in user_agent:
+        raise ManifestError(
+            f"{where} is on sec.gov, which requires a User-Agent naming you and an e-mail "
+            f"address{f' (got {user_agent!r})' if user_agent else ''}: pass --user-agent "
+            f"'Jane Doe jane@example.org' or set FORM3_USER_AGENT"
+        )
+    if max_rps > SEC_MAX_RPS:
+        raise ManifestError(
+            f"{where} is on sec.gov, which allows at most {SEC_MAX_RPS:g} requests/s; "
+            f"--max-requests-per-second is {max_rps:g}"
+        )
 
 
 def _resolve(base: Path, source: str) -> str:

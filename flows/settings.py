@@ -10,6 +10,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from tasks.fetch import FetchPlan, FetchSettings
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_MANIFEST = REPO_ROOT / "data" / "form_3_10.csv"
 DEFAULT_RESULTS = Path("results")
@@ -18,6 +20,9 @@ DEFAULT_RESULTS = Path("results")
 MIN_BATCH, MAX_BATCH, BATCHES_PER_WORKER = 25, 2000, 4
 # Columns that may name the filing in a manifest, in order of preference.
 FILING_COLUMNS = ("path", "url", "filing", "file", "location", "filename")
+# Filings named by URL: the SEC's published limit is 10 requests/s (per client, all workers).
+DEFAULT_MAX_RPS = 10.0
+DEFAULT_MAX_FILING_BYTES = 50 * 1024 * 1024
 
 
 def form3_home() -> Path:
@@ -43,6 +48,31 @@ class RunSettings:
     profile: str | None = None
     batch_size: int | None = None  # None: automatic
     column: str | None = None  # None: first of FILING_COLUMNS present
+    # Filings named by URL (tasks/fetch.py). sec.gov needs a User-Agent with a contact.
+    user_agent: str | None = None
+    mirror: Path | None = None  # EDGAR-layout directory of fetched filings, kept across runs
+    max_rps: float = DEFAULT_MAX_RPS  # requests/s for the whole run, all workers together
+    max_filing_bytes: int = DEFAULT_MAX_FILING_BYTES
+    fetch_timeout: float = 30.0  # seconds per connect or read
+    fetch_attempts: int = 4  # requests per filing and task run before it is an I/O error
+    fetch_backoff: float = 1.0  # first retry delay, doubling
+
+    @property
+    def downloads_dir(self) -> Path:
+        """Fetched filings when there is no mirror (same layout), and URLs that name no
+        accession (always here: a mirror holds EDGAR's layout only)."""
+        return self.checkpoint_dir / "downloads"
+
+    def fetch_plan(self, rate_limit: str | None) -> FetchPlan:
+        settings = FetchSettings(
+            user_agent=self.user_agent,
+            timeout=self.fetch_timeout,
+            max_bytes=self.max_filing_bytes,
+            attempts=self.fetch_attempts,
+            backoff=self.fetch_backoff,
+        )
+        filings = self.mirror if self.mirror is not None else self.downloads_dir
+        return FetchPlan(settings, str(filings), str(self.downloads_dir), rate_limit)
 
     @property
     def checkpoint_dir(self) -> Path:
@@ -63,9 +93,15 @@ class RunSettings:
         profile: str | None = None,
         batch_size: int | None = None,
         column: str | None = None,
+        *,
+        user_agent: str | None = None,
+        mirror: str | Path | None = None,
+        max_rps: float | None = None,
+        max_filing_bytes: int | None = None,
     ) -> "RunSettings":
         store = store_dir or _env("FORM3_STORE")
         batch = batch_size or _env("FORM3_BATCH_SIZE")
+        mirror = mirror or _env("FORM3_MIRROR")
         return cls(
             manifest=Path(manifest or _env("FORM3_MANIFEST", str(DEFAULT_MANIFEST))).resolve(),
             results_dir=Path(results_dir or _env("FORM3_RESULTS", str(DEFAULT_RESULTS))).resolve(),
@@ -75,6 +111,15 @@ class RunSettings:
             profile=profile or _env("FORM3_PROFILE"),
             batch_size=int(batch) if batch else None,
             column=column or _env("FORM3_COLUMN"),
+            user_agent=user_agent or _env("FORM3_USER_AGENT"),
+            mirror=Path(mirror).expanduser().resolve() if mirror else None,
+            max_rps=float(max_rps or _env("FORM3_MAX_RPS", str(DEFAULT_MAX_RPS))),
+            max_filing_bytes=int(
+                max_filing_bytes or _env("FORM3_MAX_FILING_BYTES", str(DEFAULT_MAX_FILING_BYTES))
+            ),
+            fetch_timeout=float(_env("FORM3_FETCH_TIMEOUT", "30")),
+            fetch_attempts=int(_env("FORM3_FETCH_ATTEMPTS", "4")),
+            fetch_backoff=float(_env("FORM3_FETCH_BACKOFF", "1")),
         )
 
 

@@ -15,13 +15,14 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from prefect import task
+from prefect import get_run_logger, task
 from prefect.context import TaskRunContext
 from prefect.results import get_result_store
 from prefect.serializers import CompressedSerializer
 
 from tasks.errors import FilingError
 from tasks.extract import parse_filing, sha256_of
+from tasks.fetch import Fetcher, FetchPlan, is_url
 from tasks.serialize import PreparedRecord, prepare_record
 from tasks.reading import inject_fault, read_filing
 from tasks.version import PARSER_VERSION
@@ -35,13 +36,65 @@ CHECKPOINT_SERIALIZER = CompressedSerializer(serializer="pickle", compressionlib
 # Every checkpoint key starts so; a new parser version makes all older ones unreachable.
 KEY_PREFIX = f"form3-v{PARSER_VERSION}-"
 
+# The Prefect global concurrency limit that paces HTTP requests: one for all form3 runs on a
+# Prefect API (the SEC counts per client, not per run), every worker of every run, local or
+# Slurm, acquires from it through the API they already report to.
+RATE_LIMIT_NAME = "form3-http-requests"
+
+
+def ensure_rate_limit(per_second: float, name: str = RATE_LIMIT_NAME) -> None:
+    """Create or update the rate limit: ONE slot, decaying at ``per_second``.
+
+    Prefect's server decays ``floor(rate * seconds since the limit last changed)`` slots, and
+    every acquisition, granted or denied, counts as a change; with one slot, two grants are
+    always at least 1/rate apart, so no 1-second window sees more than ``rate`` requests (a
+    limit of N would allow a burst of N on top). The price is throughput: measured on a 2-core
+    machine, 6-7 requests/s for a rate of 10 (see README).
+    """
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.actions import (
+        GlobalConcurrencyLimitCreate,
+        GlobalConcurrencyLimitUpdate,
+    )
+    from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound
+
+    with get_client(sync_client=True) as client:
+        try:
+            current = client.read_global_concurrency_limit_by_name(name)
+        except ObjectNotFound:
+            try:
+                client.create_global_concurrency_limit(GlobalConcurrencyLimitCreate(
+                    name=name, limit=1, slot_decay_per_second=per_second, active=True,
+                ))
+                return
+            except ObjectAlreadyExists:  # another run created it meanwhile
+                current = client.read_global_concurrency_limit_by_name(name)
+        if (current.limit, current.slot_decay_per_second, current.active) != (1, per_second, True):
+            client.update_global_concurrency_limit(name, GlobalConcurrencyLimitUpdate(
+                limit=1, slot_decay_per_second=per_second, active=True,
+            ))
+
+
+def url_fetcher(plan: FetchPlan) -> Fetcher:
+    """A fetcher whose every request first takes a slot of the run's shared rate limit."""
+    from prefect.concurrency.sync import rate_limit
+
+    def throttle() -> None:
+        # strict: a missing limit is an error, never an unthrottled request
+        rate_limit(plan.rate_limit, occupy=1, strict=True)
+
+    return Fetcher(plan.settings, throttle if plan.rate_limit else lambda: None)
+
 
 @dataclass(slots=True, frozen=True)
 class Batch:
-    """Filings to parse: (sha256, location) pairs, unique by sha256."""
+    """Filings to parse: (identity, location) pairs, unique by identity. The identity is the
+    sha256 of a file's bytes, or ``accession:…`` for a URL that names an EDGAR accession
+    (immutable: it is known without fetching, so a rerun skips the filing without a request)."""
 
     label: str
     items: tuple[tuple[str, str], ...]
+    fetch: FetchPlan | None = None  # how to get URL items (plain settings; not in the key)
 
     @property
     def cache_key(self) -> str:
@@ -119,18 +172,31 @@ def extract_batch(batch: Batch) -> BatchSummary:
     started = time.perf_counter()
     result = BatchResult()
     io_errors: dict[str, str] = {}
-    for sha256, location in batch.items:
+    fetcher: Fetcher | None = None
+    for key, location in batch.items:
         try:
             inject_fault(location)
-            data = read_filing(location)
-            actual = sha256_of(data)
-            if actual != sha256:
-                raise FilingError(f"file changed during the run (sha256 {actual[:12]}…)", location)
-            result.outcomes[sha256] = prepare_record(parse_filing(data, sha256))
+            if is_url(location):  # named by its accession: from the mirror/cache, or fetched
+                if batch.fetch is None:
+                    raise ValueError(f"batch {batch.label} has URLs but no fetch plan")
+                fetcher = fetcher or url_fetcher(batch.fetch)
+                data = fetcher.read(location, batch.fetch.target(location))
+                sha256 = None  # the record gets its bytes' own sha256
+            else:
+                data = read_filing(location)
+                sha256 = sha256_of(data)
+                if sha256 != key:
+                    raise FilingError(f"file changed during the run (sha256 {sha256[:12]}…)", location)
+            result.outcomes[key] = prepare_record(parse_filing(data, sha256))
         except FilingError as exc:
-            result.outcomes[sha256] = FailedFiling(exc.kind, exc.message)
+            result.outcomes[key] = FailedFiling(exc.kind, exc.message)
         except (OSError, TimeoutError) as exc:
-            io_errors[sha256] = f"{type(exc).__name__}: {exc}"
+            io_errors[key] = f"{type(exc).__name__}: {exc}"
+    if fetcher is not None and fetcher.requests:
+        get_run_logger().info(
+            "%s: %d HTTP requests in %.1fs", batch.label, fetcher.requests,
+            time.perf_counter() - started,
+        )
     if io_errors:
         context = TaskRunContext.get()
         if context is not None and context.task_run.run_count <= context.task.retries:
