@@ -16,10 +16,11 @@ $(STAMP): pyproject.toml constraints.txt
 run: $(STAMP)
 	$(VENV)/bin/form3 run data/form_3_10.csv
 
-# As root (CI, a fresh VM) the Slurm tests get a real single-node cluster; elsewhere they
-# are skipped with the reason (run `sudo make slurm-up` first to include them).
+# As root (CI, a fresh VM) the Slurm tests get a real single-node cluster and the UI tests
+# Debian's Chromium; elsewhere they are skipped with the reason (run `sudo make slurm-up`
+# and `sudo bash tests/install-browser.sh` first to include them).
 test: $(STAMP)
-	@if [ "$$(id -u)" = 0 ]; then bash deployments/local-slurm/up.sh; fi
+	@if [ "$$(id -u)" = 0 ]; then bash deployments/local-slurm/up.sh && bash tests/install-browser.sh; fi
 	$(PY) -m pytest -q -rs $(PYTEST_ARGS)
 
 sample: $(STAMP)

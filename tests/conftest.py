@@ -45,6 +45,8 @@ def prefect_api(tmp_path_factory) -> str:
 
     home = tmp_path_factory.mktemp("prefect-home")
     os.environ["PREFECT_HOME"] = str(home)
+    # Never the developer's own `form3 server` (FORM3_HOME/server.env) from a test.
+    os.environ["FORM3_HOME"] = str(tmp_path_factory.mktemp("form3-home"))
     with loopback_server(home / "server.log") as url:
         yield url
 
