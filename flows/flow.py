@@ -31,7 +31,7 @@ from prefect.states import Failed
 
 from flows.checkpoints import CheckpointStore
 from flows.cluster import ClusterProfile, check_api_reachable, get_profile, task_runner_for
-from flows.local_api import configured_api_url
+from flows.local_api import configured_api_url, drain_to_api
 from flows.manifest import FilingRef, check_url_sources, read_manifest
 from flows.outputs import ResultsWriter, output_sizes, reusable_outputs
 from flows.report import publish_run_summary
@@ -271,6 +271,9 @@ def run_batches(
                     progress.advance(len(shas))
             if not todo:
                 break
+        # Slurm workers are scancelled when the cluster closes: send their buffered task-run
+        # events and logs to the API first, or the UI never shows those task runs.
+        runner.client.run(drain_to_api)
     return out
 
 

@@ -74,20 +74,37 @@ def stop_server(proc: subprocess.Popen) -> None:
             proc.wait()
 
 
-def _drain_to_api(timeout: float = 10.0) -> None:
-    """Send buffered run logs and events before the server they go to is stopped.
+def drain_to_api(timeout: float = 10.0) -> None:
+    """Send buffered run logs and events before the server they go to is stopped, or before
+    the process that holds them is killed (a Slurm worker job is scancelled at cluster close).
 
-    Otherwise Prefect's background workers keep retrying the stopped server when the process
-    exits (measured: a 74 s hang, then "Error logging to API").
+    Otherwise Prefect's background workers keep retrying a stopped server when the process
+    exits (measured: a 74 s hang, then "Error logging to API"), or the events are lost (task
+    runs of Slurm workers missing from the UI).
     """
+    import asyncio
+    import threading
+
     from prefect.events.worker import EventsWorker
     from prefect.logging.handlers import APILogWorker
 
-    for worker in (APILogWorker, EventsWorker):
-        try:
-            worker.drain_all(timeout=timeout)
-        except Exception:  # noqa: BLE001 - logs are best effort; results are already written
-            pass
+    def drain() -> None:
+        for worker in (APILogWorker, EventsWorker):
+            try:
+                worker.drain_all(timeout=timeout)
+            except Exception:  # noqa: BLE001 - logs are best effort; results are written
+                pass
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        drain()
+        return
+    # Called in an event loop (a Dask worker runs Client.run functions in its own loop),
+    # drain_all would return a coroutine instead of draining: drain from a plain thread.
+    thread = threading.Thread(target=drain, name="drain-to-api")
+    thread.start()
+    thread.join(2 * timeout + 1)
 
 
 @contextlib.contextmanager
@@ -166,7 +183,7 @@ def client_api(log_dir: Path | None = None) -> Iterator[str]:
             with _use_api({"PREFECT_API_URL": url}):
                 yield url
         finally:
-            _drain_to_api()  # before the server stops
+            drain_to_api()  # before the server stops
 
 
 class NoApiError(RuntimeError):

@@ -100,3 +100,18 @@ def synthetic_3000(tmp_path_factory) -> Path:
     """3,000 synthetic filings and their manifest (made once per session)."""
     out = tmp_path_factory.mktemp("synthetic")
     return load_generator().make(out / "filings", out / "manifest.csv", 3000, seed=11)
+
+
+def require_slurm() -> None:
+    """Skip (fail in CI) unless the single-node Slurm cluster of `make slurm-up` is up."""
+    import subprocess
+
+    status = subprocess.run(
+        ["bash", str(REPO / "deployments" / "local-slurm" / "status.sh")],
+        capture_output=True, text=True,
+    )
+    if status.returncode != 0:
+        message = "the local Slurm cluster is not up (make slurm-up, as root)\n" + status.stdout
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)

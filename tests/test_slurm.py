@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, cli_env
+from tests.conftest import REPO, cli_env, require_slurm
 from tests.test_flow import SAMPLE, _digests
 
 pytestmark = pytest.mark.slurm
@@ -30,15 +30,7 @@ def _squeue() -> list[str]:
 
 @pytest.fixture(scope="session", autouse=True)
 def slurm_cluster() -> None:
-    status = subprocess.run(
-        ["bash", str(REPO / "deployments" / "local-slurm" / "status.sh")],
-        capture_output=True, text=True,
-    )
-    if status.returncode != 0:
-        message = "the local Slurm cluster is not up (make slurm-up, as root)\n" + status.stdout
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
+    require_slurm()
 
 
 def _wait_for_no_jobs(timeout: float = 30) -> list[str]:

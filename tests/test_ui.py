@@ -24,7 +24,7 @@ import pytest
 
 from flows.local_api import api_healthy, free_port
 from flows.server import read_env_file
-from tests.conftest import REPO
+from tests.conftest import REPO, require_slurm
 from tests.test_flow import OUTPUTS, SAMPLE, _digests
 
 ATTEMPTS = 4  # extract_batch: 1 try + 3 retries
@@ -298,6 +298,22 @@ def test_form3_retry_of_a_deployment_run_waits_for_the_served_run(team: Team, tm
     assert "waiting for `form3 serve`" in proc.stderr and "Completed" in proc.stderr
     summary = json.loads(proc.stdout)
     assert (summary["parsed"], summary["cached"], summary["not_processed"]) == (1, 9, 0)
+
+
+@pytest.mark.slurm
+def test_a_served_run_on_the_slurm_profile(team: Team, tmp_path: Path) -> None:
+    """A UI-started run with cluster=slurm: workers are sbatch jobs that report to the
+    authenticated server (they inherit the API URL and auth string from the flow process)."""
+    require_slurm()
+    results = tmp_path / "results"
+    run_id = team.start_run(manifest=str(SAMPLE), results_dir=str(results), cluster="slurm",
+                            profile="single-node")
+    assert team.wait_final(run_id)["state"]["type"] == "COMPLETED"
+    summary = json.loads((results / "run_summary.json").read_text())
+    assert (summary["profile"], summary["parsed"], summary["failed"]) == ("single-node", 10, 0)
+    (job_id,) = summary["batches_by_worker"]
+    assert job_id.isdigit()  # a SLURM_JOB_ID, not a host name
+    assert [t["state"]["type"] for t in team.task_runs(run_id)] == ["COMPLETED"]
 
 
 # --- the UI in a real browser ------------------------------------------------------------
