@@ -93,13 +93,11 @@ def _retry(args: argparse.Namespace) -> int:
 
 
 def _manifest(args: argparse.Namespace) -> int:
-    import os
-    from pathlib import Path
-
     from flows.edgar_index import (
-        DEFAULT_FORMS, USER_AGENT_ENV, EdgarIndexError, Filters, build_manifest, parse_date,
+        DEFAULT_FORMS, EdgarIndexError, Filters, build_manifest, parse_date,
         read_cik_file,
     )
+    from flows.settings import user_agent_setting
 
     try:
         ciks = set(args.cik or ())
@@ -111,7 +109,7 @@ def _manifest(args: argparse.Namespace) -> int:
             until=parse_date(args.until, "--until") if args.until else None,
             ciks=frozenset(ciks),
         )
-        user_agent = args.user_agent or os.environ.get(USER_AGENT_ENV) or None
+        user_agent = user_agent_setting(args.user_agent)
         result = build_manifest(args.index, filters, args.prefix, user_agent=user_agent)
         if args.output:
             from flows.outputs import write_atomic_text

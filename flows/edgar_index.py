@@ -18,19 +18,20 @@ import gzip
 import io
 import os
 import re
-import urllib.error
-import urllib.request
+import tempfile
 import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from urllib.parse import urlsplit
+
+from tasks.errors import FilingError
+from tasks.fetch import Fetcher, FetchSettings, sec_user_agent_problem
 
 DEFAULT_FORMS = ("3", "3/A")
 DEFAULT_PREFIX = "https://www.sec.gov/Archives/"
-USER_AGENT_ENV = "FORM3_USER_AGENT"
-FETCH_TIMEOUT = 60.0  # seconds; a quarterly form.idx is tens of MB
+FETCH_TIMEOUT = 60.0  # seconds per connect and per read
+INDEX_MAX_BYTES = 2 * 1024**3  # a quarterly form.idx is tens of MB; a cap against mistakes
 URL_COLUMNS = ("accession_number", "cik", "company", "form_type", "date_filed", "url")
 
 # Canonical column names, from the header labels both layouts use.
@@ -138,11 +139,6 @@ def read_cik_file(path: Path) -> frozenset[int]:
     return frozenset(ciks)
 
 
-def is_sec_host(url: str) -> bool:
-    host = (urlsplit(url).hostname or "").lower()
-    return host == "sec.gov" or host.endswith(".sec.gov")
-
-
 def load_index(source: str, user_agent: str | None = None, timeout: float = FETCH_TIMEOUT) -> bytes:
     """The bytes of an index file, a local path or an http(s) URL, gunzipped when compressed.
 
@@ -167,30 +163,19 @@ def load_index(source: str, user_agent: str | None = None, timeout: float = FETC
 
 
 def _fetch(url: str, user_agent: str | None, timeout: float) -> bytes:
-    """GET one index file; the SEC blocks clients that do not say who they are."""
-    scheme = urlsplit(url).scheme.lower()
-    if scheme not in ("http", "https"):
-        raise EdgarIndexError(f"{url}: only http(s) URLs and local paths are supported")
-    if not user_agent and is_sec_host(url):
-        # Refused before any connection: the SEC answers 403 to anonymous scripts and may block
-        # the address, so a request without a contact would only make things worse.
-        raise EdgarIndexError(
-            f"{url}: sec.gov requires a User-Agent naming you and an email address; pass "
-            f"--user-agent 'Jane Doe jane@example.org' or set {USER_AGENT_ENV}"
-        )
-    headers = {"Accept-Encoding": "gzip"}
-    if user_agent:
-        headers["User-Agent"] = user_agent
-    request = urllib.request.Request(url, headers=headers)
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            return response.read()
-    except urllib.error.HTTPError as exc:
-        raise EdgarIndexError(f"{url}: HTTP {exc.code} {exc.reason}") from None
-    except urllib.error.URLError as exc:
-        raise EdgarIndexError(f"{url}: {exc.reason}") from None
-    except (OSError, TimeoutError) as exc:
-        raise EdgarIndexError(f"{url}: {exc}") from None
+    """GET one index file with the filings' fetcher: the same User-Agent rule, retries with
+    backoff on 429/5xx/timeouts honouring Retry-After, and no retry on 404."""
+    problem = sec_user_agent_problem(url, user_agent)
+    if problem:
+        raise EdgarIndexError(f"{url}: {problem}")
+    fetcher = Fetcher(FetchSettings(user_agent=user_agent, timeout=timeout, max_bytes=INDEX_MAX_BYTES))
+    with tempfile.TemporaryDirectory(prefix="form3-index-") as tmp:
+        try:
+            return fetcher.read(url, Path(tmp) / "index")
+        except FilingError as exc:  # 404 and other refusals, unsupported scheme, too large
+            raise EdgarIndexError(f"{url}: {exc.message}") from None
+        except OSError as exc:  # FetchError: still failing after the retries
+            raise EdgarIndexError(str(exc)) from None
 
 
 def decode(raw: bytes) -> str:

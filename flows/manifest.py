@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from flows.settings import FILING_COLUMNS
-from tasks.fetch import is_sec_host, is_url
+from tasks.fetch import is_sec_host, is_url, sec_user_agent_problem
 
 SEC_MAX_RPS = 10.0  # the SEC's published limit for automated access
 
@@ -78,12 +78,9 @@ def check_url_sources(manifest: Manifest, user_agent: str | None, max_rps: float
     if sec is None:
         return
     where = f"manifest {manifest.path} row {sec.row} ({sec.source})"
-    if not user_agent or "@" not in user_agent:
-        raise ManifestError(
-            f"{where} is on sec.gov, which requires a User-Agent naming you and an e-mail "
-            f"address{f' (got {user_agent!r})' if user_agent else ''}: pass --user-agent "
-            f"'Jane Doe jane@example.org' or set FORM3_USER_AGENT"
-        )
+    problem = sec_user_agent_problem(sec.location, user_agent)
+    if problem:
+        raise ManifestError(f"{where}: {problem}")
     if max_rps > SEC_MAX_RPS:
         raise ManifestError(
             f"{where} is on sec.gov, which allows at most {SEC_MAX_RPS:g} requests/s; "

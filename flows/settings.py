@@ -30,6 +30,11 @@ def form3_home() -> Path:
     return Path(os.environ.get("FORM3_HOME") or "~/.form3").expanduser()
 
 
+def user_agent_setting(flag: str | None = None) -> str | None:
+    """The User-Agent for HTTP requests (filings, index files): --user-agent, FORM3_USER_AGENT."""
+    return flag or _env("FORM3_USER_AGENT")
+
+
 def _env(name: str, default: str | None = None) -> str | None:
     value = os.environ.get(name)
     return value if value not in (None, "") else default
@@ -111,7 +116,7 @@ class RunSettings:
             profile=profile or _env("FORM3_PROFILE"),
             batch_size=int(batch) if batch else None,
             column=column or _env("FORM3_COLUMN"),
-            user_agent=user_agent or _env("FORM3_USER_AGENT"),
+            user_agent=user_agent_setting(user_agent),
             mirror=Path(mirror).expanduser().resolve() if mirror else None,
             max_rps=float(max_rps or _env("FORM3_MAX_RPS", str(DEFAULT_MAX_RPS))),
             max_filing_bytes=int(

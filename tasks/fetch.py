@@ -72,6 +72,19 @@ def is_sec_host(url: str) -> bool:
     return host == "sec.gov" or host.endswith(".sec.gov")
 
 
+def sec_user_agent_problem(url: str, user_agent: str | None) -> str | None:
+    """Why the SEC would refuse ``user_agent`` for ``url``, or None. The SEC answers 403 to
+    clients that do not say who they are, and may block the address: so a request without a
+    contact is refused here, before any connection."""
+    if not is_sec_host(url) or (user_agent and "@" in user_agent):
+        return None
+    got = f" (got {user_agent!r})" if user_agent else ""
+    return (
+        f"sec.gov requires a User-Agent naming you and an e-mail address{got}: pass "
+        f"--user-agent 'Jane Doe jane@example.org' or set FORM3_USER_AGENT"
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class FetchSettings:
     """How to fetch: plain values, the same on every worker of a run."""
