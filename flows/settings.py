@@ -77,7 +77,7 @@ class RunSettings:
             backoff=self.fetch_backoff,
         )
         filings = self.mirror if self.mirror is not None else self.downloads_dir
-        return FetchPlan(settings, str(filings), str(self.downloads_dir), rate_limit)
+        return FetchPlan(settings, str(filings), str(self.downloads_dir), rate_limit, self.max_rps)
 
     @property
     def checkpoint_dir(self) -> Path:

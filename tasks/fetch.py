@@ -333,6 +333,7 @@ class FetchPlan:
     filings_dir: str  # accession-named filings in EDGAR's layout: the mirror, else the cache
     downloads_dir: str  # URLs that name no accession, by a hash of the URL
     rate_limit: str | None = None  # the shared rate limit's name (see tasks.prefect_tasks)
+    requests_per_second: float = 10.0  # the rate that limit enforces
 
     def target(self, url: str) -> Path:
         """The file that holds (or will hold) the bytes at ``url``."""
