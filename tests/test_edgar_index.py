@@ -17,11 +17,9 @@ import os
 import re
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -29,6 +27,7 @@ import pytest
 from flows.edgar_index import EdgarIndexError, Filters, build_manifest, read_cik_file
 from flows.manifest import read_manifest
 from tasks.extract import parse_file
+from tests.filing_server import FilingServer
 
 REPO = Path(__file__).resolve().parents[1]
 SEC = "https://www.sec.gov/Archives/"
@@ -414,42 +413,6 @@ def test_local_mirror_prefix_gives_paths_that_form3_run_reads(
     assert urls.filings[0].location.startswith(SEC + "edgar/data/")
 
 
-class _IndexServer:
-    """EDGAR's full-index directory on a real loopback HTTP server, recording each request."""
-
-    def __init__(self, files: dict[str, bytes]) -> None:
-        self.requests: list[tuple[str, dict[str, str]]] = []
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 (http.server's name)
-                outer.requests.append((self.path, dict(self.headers)))
-                body = files.get(self.path)
-                if body is None:
-                    self.send_error(404, "Not Found")
-                    return
-                self.send_response(200)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self) -> "_IndexServer":
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(timeout=10)
-
-
 @pytest.fixture
 def no_proxy(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Loopback requests must reach the test server, whatever proxy the machine sets."""
@@ -459,31 +422,43 @@ def no_proxy(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     yield
 
 
-def test_index_urls_are_fetched_with_the_user_agent(all_rows: list[Row], no_proxy: None) -> None:
+def test_index_urls_are_fetched_politely_with_the_user_agent(
+    all_rows: list[Row], no_proxy: None, tmp_path: Path
+) -> None:
     quarters = by_quarter(all_rows)
     files = {
         f"/Archives/edgar/full-index/2020/QTR{q}/form.gz": gzip.compress(
             form_idx(quarters[(2020, q)]).encode("latin-1"))
         for q in (1, 2, 3, 4)
     }
-    files["/Archives/edgar/full-index/2020/QTR2/master.idx"] = master_idx(quarters[(2020, 2)]).encode()
-    with _IndexServer(files) as server:
-        urls = [server.url + p for p in files if p.endswith("form.gz")]
-        result = build_manifest(urls, user_agent=UA)
-        assert [path for path, _ in server.requests] == [p for p in files if p.endswith("form.gz")]
-        assert all(headers["User-Agent"] == UA for _, headers in server.requests)
+    master_path = "/Archives/edgar/full-index/2020/QTR2/master.idx"
+    files[master_path] = master_idx(quarters[(2020, 2)]).encode()
+    with FilingServer() as server:
+        for i, (path, body) in enumerate(files.items()):
+            (tmp_path / f"index-{i}").write_bytes(body)
+            server.serve(path, tmp_path / f"index-{i}")
+        gz = [p for p in files if p.endswith("form.gz")]
+        # The same fetcher as the filings': a 503 and a 429 (Retry-After) are retried.
+        server.script(gz[1], ("status", 503, {}))
+        server.script(gz[2], ("status", 429, {"Retry-After": "1"}))
+        result = build_manifest([server.base + p for p in gz], user_agent=UA)
+        assert [(r.path, r.answer) for r in server.seen()] == [
+            (gz[0], "ok"), (gz[1], "503"), (gz[1], "ok"), (gz[2], "429"), (gz[2], "ok"),
+            (gz[3], "ok"),
+        ]
+        assert all(r.user_agent == UA for r in server.seen())
         year = [r for r in all_rows if r.filed.year == 2020]
         assert rows_of(result.text) == expected(year)
         assert result.rows_read == len(year)
 
-        master = build_manifest(
-            [server.url + "/Archives/edgar/full-index/2020/QTR2/master.idx"], user_agent=UA
-        )
+        master = build_manifest([server.base + master_path], user_agent=UA)
         assert rows_of(master.text) == expected(quarters[(2020, 2)])
 
-        missing = server.url + "/Archives/edgar/full-index/2020/QTR5/form.idx"
+        missing = server.base + "/Archives/edgar/full-index/2020/QTR5/form.idx"
+        server.clear()
         with pytest.raises(EdgarIndexError, match=re.escape(f"{missing}: HTTP 404")):
             build_manifest([missing], user_agent=UA)
+        assert len(server.seen()) == 1  # a 404 is not retried
 
 
 def test_sec_gov_without_user_agent_is_refused_before_connecting() -> None:
