@@ -40,7 +40,8 @@ def serve(
         },
         description="SEC Form 3 filings to research tables. Parameters: manifest (CSV of "
         "paths or URLs), results_dir, cluster (local|slurm), profile (deployments/"
-        "profiles.yaml), batch_size, store_dir.",
+        "profiles.yaml), batch_size, store_dir; for URLs: user_agent (required for sec.gov), "
+        "mirror, max_requests_per_second, max_filing_bytes.",
         tags=["form3"],
         # Runs of one results directory must not overlap (outputs and checkpoint index are
         # single-writer); more than one at a time only with distinct results dirs.
