@@ -54,7 +54,7 @@ class Team:
 
     def client(self, auth: bool = True) -> httpx.Client:
         return httpx.Client(
-            base_url=self.api_url, timeout=30,
+            base_url=self.api_url, timeout=30, transport=_RetryBusy(),
             auth=tuple(self.auth.split(":", 1)) if auth else None,
         )
 
@@ -118,6 +118,20 @@ class Team:
             })
             r.raise_for_status()
             assert r.json()["status"] == "ACCEPT", r.json()
+
+
+class _RetryBusy(httpx.HTTPTransport):
+    """Retry 503 (SQLite busy under load) and 429 as Prefect's own client does; the tests
+    are about our behaviour, not about a busy 2-core machine."""
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        for attempt in range(6):
+            response = super().handle_request(request)
+            if response.status_code not in (429, 503) or attempt == 5:
+                return response
+            response.close()
+            time.sleep(0.5 * 2**attempt)
+        raise AssertionError("unreachable")
 
 
 def _epoch(timestamp: str) -> float:
