@@ -141,8 +141,10 @@ def _epoch(timestamp: str) -> float:
 
 
 def _stop(proc: subprocess.Popen) -> None:
+    # SIGTERM, not SIGINT: a shell starting the suite in the background (CI) makes its
+    # children ignore SIGINT; Prefect's runner and server stop cleanly on SIGTERM.
     if proc.poll() is None:
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(signal.SIGTERM)
         try:
             proc.wait(timeout=30)
         except subprocess.TimeoutExpired:
