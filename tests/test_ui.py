@@ -203,6 +203,33 @@ def team(tmp_path_factory) -> Iterator[Team]:
         _stop(server)
 
 
+def test_server_settings_for_a_cluster_and_serve_without_a_server(tmp_path: Path) -> None:
+    """Bound to all interfaces, the UI and clients are told the host's name, not 0.0.0.0;
+    `form3 serve` with no server to serve to says how to start one."""
+    import socket
+
+    from flows.server import ServerSettings, server_environment
+
+    settings = ServerSettings(host="0.0.0.0", port=4302, database=tmp_path / "db" / "p.db")
+    assert settings.api_url == f"http://{socket.getfqdn()}:4302/api"
+    env = server_environment(settings, "form3:secret")
+    assert env["PREFECT_UI_API_URL"] == settings.api_url
+    assert env["PREFECT_API_DATABASE_CONNECTION_URL"] == f"sqlite+aiosqlite:///{tmp_path}/db/p.db"
+    assert env["PREFECT_SERVER_API_AUTH_STRING"] == "form3:secret"
+    assert "PREFECT_SERVER_API_AUTH_STRING" not in server_environment(settings, None)
+
+    if api_healthy("http://127.0.0.1:4200/api"):
+        pytest.skip("a Prefect server answers on 127.0.0.1:4200 here")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API_")}
+    proc = subprocess.run(
+        [sys.executable, "-m", "flows.cli", "serve"], capture_output=True, text=True,
+        env=env | {"FORM3_HOME": str(tmp_path / "no-server"), "PREFECT_HOME": str(tmp_path / "ph")},
+        cwd=tmp_path, timeout=120,
+    )
+    assert proc.returncode == 2
+    assert "no Prefect server: start one with `form3 server`" in proc.stderr
+
+
 def test_server_refuses_requests_without_the_auth_string(team: Team) -> None:
     with team.client(auth=False) as c:
         assert c.post("/flows/filter", json={}).status_code == 401
