@@ -10,8 +10,8 @@ Plain ``prefect server start`` gets four things wrong for us on a shared login n
   unreliable: we put it on local disk;
 * analytics are on.
 
-The command writes the URL and auth string clients need to ``FORM3_HOME/server.env`` (mode
-0600) so ``form3 run``, ``form3 serve`` and ``form3 retry`` on this machine find the server
+Once the server answers, the command writes the URL and auth string clients need to
+``FORM3_HOME/server.env`` (mode 0600) so ``form3 run``, ``form3 serve`` and ``form3 retry`` on this machine find the server
 without any setup; elsewhere, ``source`` that file.
 """
 
@@ -20,9 +20,12 @@ from __future__ import annotations
 import getpass
 import os
 import secrets
+import signal
 import socket
+import subprocess
 import sys
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -119,12 +122,45 @@ def server_environment(settings: ServerSettings, auth_string: str | None) -> dic
     return env
 
 
-def run_server(settings: ServerSettings) -> int:
-    """Write the clients' env file, then become ``prefect server start`` (signals, exit code
-    and logs are the server's own)."""
+def port_in_use(host: str, port: int) -> bool:
+    """Whether something already listens there (on a shared login node: maybe a colleague's
+    server, whose URL must not end up in this user's server.env)."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+        try:
+            s.bind((host, port))
+        except OSError:
+            return True
+    return False
+
+
+def run_server(settings: ServerSettings, timeout: float = 120.0) -> int:
+    """Run ``prefect server start`` until it exits or is signalled; write the clients' env
+    file only once this server answers, so it never names someone else's server."""
+    from flows.local_api import api_healthy
+
+    if port_in_use(settings.host, settings.port):
+        print(f"form3 server: port {settings.port} on {settings.host} is in use (another "
+              f"server, maybe a colleague's): choose another with --port", file=sys.stderr)
+        return 2
     env_file = server_env_file()
     auth_string = _auth_string(read_env_file(env_file)) if settings.auth else None
     env = server_environment(settings, auth_string)
+    argv = [sys.executable, "-m", "prefect", "server", "start",
+            "--host", settings.host, "--port", str(settings.port)]
+    proc = subprocess.Popen(argv, env=env)
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, lambda n, _frame: proc.send_signal(n))
+    local = "127.0.0.1" if settings.host in ("0.0.0.0", "") else "[::1]" if settings.host == "::" else settings.host
+    deadline = time.monotonic() + timeout
+    while not api_healthy(f"http://{local}:{settings.port}/api"):
+        if proc.poll() is not None:
+            return proc.returncode
+        if time.monotonic() > deadline:
+            print(f"form3 server: no answer after {timeout:.0f}s; stopping", file=sys.stderr)
+            proc.terminate()
+            return proc.wait() or 1
+        time.sleep(0.5)
     client = {"PREFECT_API_URL": settings.api_url}
     if auth_string:
         client["PREFECT_API_AUTH_STRING"] = auth_string
@@ -142,7 +178,4 @@ def run_server(settings: ServerSettings) -> int:
         ),
         file=sys.stderr, flush=True,
     )
-    argv = [sys.executable, "-m", "prefect", "server", "start",
-            "--host", settings.host, "--port", str(settings.port)]
-    os.execve(sys.executable, argv, env)
-    return 0  # not reached
+    return proc.wait()

@@ -172,7 +172,8 @@ def team(tmp_path_factory) -> Iterator[Team]:
     try:
         api_url = f"http://127.0.0.1:{port}/api"
         deadline = time.monotonic() + 120
-        while not api_healthy(api_url):
+        # Up, and (only then) the clients' settings written.
+        while not (api_healthy(api_url) and (home / "server.env").exists()):
             assert server.poll() is None, (root / "server.log").read_text()
             assert time.monotonic() < deadline, "form3 server did not start"
             time.sleep(0.5)
@@ -228,6 +229,23 @@ def test_server_settings_for_a_cluster_and_serve_without_a_server(tmp_path: Path
     )
     assert proc.returncode == 2
     assert "no Prefect server: start one with `form3 server`" in proc.stderr
+
+
+def test_a_second_server_on_a_taken_port_leaves_the_clients_settings_alone(
+    team: Team, tmp_path: Path
+) -> None:
+    """On a shared login node the port may be a colleague's: refuse, and never write their
+    server's URL into this user's server.env."""
+    port = team.api_url.rsplit(":", 1)[1].split("/")[0]
+    home = tmp_path / "other-user"
+    proc = subprocess.run(
+        [sys.executable, "-m", "flows.cli", "server", "--port", port], capture_output=True,
+        text=True, env=team.env(FORM3_HOME=str(home)), cwd=tmp_path, timeout=120,
+    )
+    assert proc.returncode == 2
+    assert f"port {port} on 127.0.0.1 is in use" in proc.stderr
+    assert not (home / "server.env").exists()
+    assert api_healthy(team.api_url)  # the first server is untouched
 
 
 def test_server_refuses_requests_without_the_auth_string(team: Team) -> None:
