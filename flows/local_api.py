@@ -169,15 +169,15 @@ def client_api(log_dir: Path | None = None) -> Iterator[str]:
         with _use_api(team):
             yield team["PREFECT_API_URL"]
         return
-    if api_healthy(DEFAULT_LOCAL_URL) or log_dir is None:
-        if log_dir is None and not api_healthy(DEFAULT_LOCAL_URL):
-            raise NoApiError(
-                "no Prefect server: start one with `form3 server` (e.g. in tmux), or set "
-                "PREFECT_API_URL (and PREFECT_API_AUTH_STRING)"
-            )
+    if api_healthy(DEFAULT_LOCAL_URL):
         with _use_api({"PREFECT_API_URL": DEFAULT_LOCAL_URL}):
             yield DEFAULT_LOCAL_URL
         return
+    if log_dir is None:
+        raise NoApiError(
+            "no Prefect server: start one with `form3 server` (e.g. in tmux), or set "
+            "PREFECT_API_URL (and PREFECT_API_AUTH_STRING)"
+        )
     with loopback_server(log_dir / "prefect-server.log") as url:
         try:
             with _use_api({"PREFECT_API_URL": url}):
