@@ -80,10 +80,7 @@ class UrlFilings:
         name = edgar_name(url)
         if name is not None:
             return name.identity, url
-        target = self.plan.target(url)
-        if not target.is_file():
-            self.fetcher.fetch(url, target)
-        return None, str(target)
+        return None, str(self.fetcher.ensure(url, self.plan.target(url)))
 
 
 def _hash_one(ref: FilingRef, known: dict[str, list], urls: UrlFilings | None = None) -> Hashed:

@@ -192,14 +192,15 @@ class Fetcher:
         self._blocked_reason = ""
         self._opener = urllib.request.build_opener(_RedirectHandler(throttle))
 
+    def ensure(self, url: str, target: Path) -> Path:
+        """``target``, fetched from ``url`` unless an earlier fetch (or a mirror) has it."""
+        if not target.is_file():
+            self.fetch(url, target)
+        return target
+
     def read(self, url: str, target: Path) -> bytes:
         """The bytes at ``url``, from ``target`` if it was fetched before, else fetched there."""
-        try:
-            return target.read_bytes()
-        except FileNotFoundError:
-            pass
-        self.fetch(url, target)
-        return target.read_bytes()
+        return self.ensure(url, target).read_bytes()
 
     def fetch(self, url: str, target: Path) -> Path:
         """GET ``url`` into ``target`` (atomically), retrying what may pass."""
