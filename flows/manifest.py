@@ -7,10 +7,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from flows.settings import FILING_COLUMNS
+from flows.settings import FILING_COLUMNS, SEC_MAX_RPS
 from tasks.fetch import is_sec_host, is_url, sec_user_agent_problem
-
-SEC_MAX_RPS = 10.0  # the SEC's published limit for automated access
 
 
 class ManifestError(ValueError):

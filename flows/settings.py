@@ -20,9 +20,11 @@ DEFAULT_RESULTS = Path("results")
 MIN_BATCH, MAX_BATCH, BATCHES_PER_WORKER = 25, 2000, 4
 # Columns that may name the filing in a manifest, in order of preference.
 FILING_COLUMNS = ("path", "url", "filing", "file", "location", "filename")
-# Filings named by URL: the SEC's published limit is 10 requests/s (per client, all workers).
-DEFAULT_MAX_RPS = 10.0
-DEFAULT_MAX_FILING_BYTES = 50 * 1024 * 1024
+# Filings named by URL: the SEC's published limit is 10 requests/s (per client, all workers),
+# and the default. Timeouts, attempts, backoff and the size cap default to FetchSettings'.
+SEC_MAX_RPS = 10.0
+DEFAULT_MAX_RPS = SEC_MAX_RPS
+_FETCH = FetchSettings()
 
 
 def form3_home() -> Path:
@@ -57,10 +59,10 @@ class RunSettings:
     user_agent: str | None = None
     mirror: Path | None = None  # EDGAR-layout directory of fetched filings, kept across runs
     max_rps: float = DEFAULT_MAX_RPS  # requests/s for the whole run, all workers together
-    max_filing_bytes: int = DEFAULT_MAX_FILING_BYTES
-    fetch_timeout: float = 30.0  # seconds per connect or read
-    fetch_attempts: int = 4  # requests per filing and task run before it is an I/O error
-    fetch_backoff: float = 1.0  # first retry delay, doubling
+    max_filing_bytes: int = _FETCH.max_bytes
+    fetch_timeout: float = _FETCH.timeout  # seconds per connect or read
+    fetch_attempts: int = _FETCH.attempts  # requests per filing and task run, then an I/O error
+    fetch_backoff: float = _FETCH.backoff  # first retry delay, doubling
 
     @property
     def downloads_dir(self) -> Path:
@@ -120,11 +122,11 @@ class RunSettings:
             mirror=Path(mirror).expanduser().resolve() if mirror else None,
             max_rps=float(max_rps or _env("FORM3_MAX_RPS", str(DEFAULT_MAX_RPS))),
             max_filing_bytes=int(
-                max_filing_bytes or _env("FORM3_MAX_FILING_BYTES", str(DEFAULT_MAX_FILING_BYTES))
+                max_filing_bytes or _env("FORM3_MAX_FILING_BYTES", str(_FETCH.max_bytes))
             ),
-            fetch_timeout=float(_env("FORM3_FETCH_TIMEOUT", "30")),
-            fetch_attempts=int(_env("FORM3_FETCH_ATTEMPTS", "4")),
-            fetch_backoff=float(_env("FORM3_FETCH_BACKOFF", "1")),
+            fetch_timeout=float(_env("FORM3_FETCH_TIMEOUT", str(_FETCH.timeout))),
+            fetch_attempts=int(_env("FORM3_FETCH_ATTEMPTS", str(_FETCH.attempts))),
+            fetch_backoff=float(_env("FORM3_FETCH_BACKOFF", str(_FETCH.backoff))),
         )
 
 
