@@ -94,7 +94,7 @@ def _retry(args: argparse.Namespace) -> int:
 
 def _manifest(args: argparse.Namespace) -> int:
     from flows.edgar_index import (
-        DEFAULT_FORMS, EdgarIndexError, Filters, build_manifest, parse_date,
+        DEFAULT_FORMS, DEFAULT_PREFIX, EdgarIndexError, Filters, build_manifest, parse_date,
         read_cik_file,
     )
     from flows.settings import user_agent_setting
@@ -110,7 +110,9 @@ def _manifest(args: argparse.Namespace) -> int:
             ciks=frozenset(ciks),
         )
         user_agent = user_agent_setting(args.user_agent)
-        result = build_manifest(args.index, filters, args.prefix, user_agent=user_agent)
+        result = build_manifest(
+            args.index, filters, args.prefix or DEFAULT_PREFIX, user_agent=user_agent
+        )
         if args.output:
             from flows.outputs import write_atomic_text
 
@@ -196,9 +198,9 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--cik", action="append", type=int, metavar="N",
                    help="keep this filer's CIK, repeatable (leading zeros do not matter)")
     m.add_argument("--cik-file", metavar="FILE", help="CIKs to keep, one per line")
-    m.add_argument("--prefix", default="https://www.sec.gov/Archives/",
+    m.add_argument("--prefix",
                    help="put before each index file name: a URL, or a local mirror directory "
-                        "(then the column is path) (default %(default)s)")
+                        "(then the column is path) (default https://www.sec.gov/Archives/)")
     m.add_argument("--user-agent", metavar="UA",
                    help="User-Agent for index URLs; sec.gov requires one naming you "
                         "(env FORM3_USER_AGENT)")

@@ -26,6 +26,7 @@ from datetime import date
 from pathlib import Path
 
 from tasks.errors import FilingError
+from tasks.extract import accession_from_name
 from tasks.fetch import Fetcher, FetchSettings, sec_user_agent_problem
 
 DEFAULT_FORMS = ("3", "3/A")
@@ -50,7 +51,6 @@ _DASHES = re.compile(r"^-{10,}\s*$")
 # CIK, date filed (YYYY-MM-DD, or YYYYMMDD in some older indexes) and file name.
 _FIXED_TAIL = re.compile(r"(\d{1,10})\s+(\d{4}-\d{2}-\d{2}|\d{8})\s+(\S+)\s*$")
 _DATE = re.compile(r"(\d{4})(-?)(\d{2})\2(\d{2})")  # YYYY-MM-DD or YYYYMMDD, not a mix
-_ACCESSION = re.compile(r"\d{10}-\d{2}-\d{6}")
 _GZIP_MAGIC = b"\x1f\x8b"
 
 
@@ -71,8 +71,8 @@ class IndexEntry:
     @property
     def accession_number(self) -> str:
         """``0001000045-24-000001`` from the file name (its base name if it has no accession)."""
-        match = _ACCESSION.search(self.file_name.rsplit("/", 1)[-1])
-        return match.group(0) if match else self.file_name.rsplit("/", 1)[-1].rsplit(".", 1)[0]
+        return (accession_from_name(self.file_name)
+                or self.file_name.rsplit("/", 1)[-1].rsplit(".", 1)[0])
 
 
 @dataclass(slots=True, frozen=True)
