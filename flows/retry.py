@@ -22,7 +22,6 @@ from prefect import get_client
 from prefect.client.schemas.objects import StateType
 from prefect.states import AwaitingRetry
 
-FINAL = {StateType.COMPLETED, StateType.FAILED, StateType.CANCELLED, StateType.CRASHED}
 POLL_SECONDS = 2.0
 
 
@@ -45,7 +44,7 @@ async def schedule_retry(flow_run_id: uuid.UUID, message: str) -> Any:
             run = await client.read_flow_run(flow_run_id)
         except ObjectNotFound:
             raise RetryError(f"no flow run {flow_run_id} in this Prefect API") from None
-        if run.state is None or run.state.type not in FINAL:
+        if run.state is None or not run.state.is_final():
             state = run.state.name if run.state else "no state"
             raise RetryError(f"flow run {flow_run_id} is {state}: only finished runs are retried")
         result = await client.set_flow_run_state(
@@ -66,7 +65,7 @@ def wait_for(flow_run_id: uuid.UUID, timeout: float | None = None) -> Any:
         if name != last:
             print(f"form3 retry: {flow_run_id} {name}", file=sys.stderr, flush=True)
             last = name
-        if run.state and run.state.type in FINAL and name != "AwaitingRetry":
+        if run.state and run.state.is_final():
             return run
         if deadline is not None and time.monotonic() > deadline:
             raise RetryError(f"flow run {flow_run_id} still {name} after {timeout:.0f}s")
