@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import json
 import sys
 from pathlib import Path
+
+from flows.settings import IndexSettings, RunSettings, ServerSettings, ServeSettings
+from flows.settings_sources import SettingsError, add_arguments, flag_values, resolve
 
 
 def _parse(args: argparse.Namespace) -> int:
@@ -15,43 +19,23 @@ def _parse(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from flows.cluster import ProfileError, UnreachableApiError, check_api_reachable, get_profile
-    from flows.local_api import planned_api_url
-    from flows.manifest import ManifestError, check_url_sources, read_manifest
-    from flows.settings import RunSettings
+    from flows.cluster import ProfileError, UnreachableApiError
+    from flows.local_api import client_api, planned_api_url
+    from flows.manifest import ManifestError
+    from flows.planning import preflight
 
-    settings = RunSettings.resolve(
-        args.manifest, args.results, args.store, args.cluster, args.profile, args.batch_size,
-        args.column, user_agent=args.user_agent, mirror=args.mirror,
-        max_rps=args.max_requests_per_second, max_filing_bytes=args.max_filing_bytes,
-    )
+    settings = resolve(RunSettings, flag_values(args, RunSettings))
     try:  # fail fast, before any server or cluster starts
-        manifest = read_manifest(settings.manifest, settings.column)
-        check_url_sources(manifest, settings.user_agent, settings.max_rps)
-        profile = get_profile(settings.profile_name, settings.cluster if settings.cluster_explicit else None)
-        check_api_reachable(profile, planned_api_url())
+        _, profile = preflight(settings, planned_api_url())
     except (ManifestError, ProfileError, UnreachableApiError) as exc:
         print(f"form3 run: {exc}", file=sys.stderr)
         return 2
 
     from flows.flow import extract_form3
-    from flows.local_api import client_api
 
     with client_api(settings.results_dir / "logs") as api_url:
         print(f"form3 run: Prefect API {api_url} (profile {profile.name})", file=sys.stderr)
-        state = extract_form3(
-            manifest=str(settings.manifest),
-            results_dir=str(settings.results_dir),
-            cluster=settings.cluster if settings.cluster_explicit else None,
-            profile=settings.profile,
-            batch_size=settings.batch_size,
-            store_dir=str(settings.store_dir) if settings.store_dir else None,
-            user_agent=settings.user_agent,
-            mirror=str(settings.mirror) if settings.mirror else None,
-            max_requests_per_second=settings.max_rps,
-            max_filing_bytes=settings.max_filing_bytes,
-            return_state=True,
-        )
+        state = extract_form3(settings=settings, return_state=True)
     summary = state.result(raise_on_failure=False)
     if isinstance(summary, dict):
         print(json.dumps(summary, indent=2))
@@ -62,20 +46,21 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _server(args: argparse.Namespace) -> int:
-    from flows.server import ServerSettings, run_server
+    from flows.server import run_server
 
-    db = Path(args.db).expanduser().resolve() if args.db else None
-    return run_server(ServerSettings(args.host, args.port, db, auth=not args.no_auth))
+    return run_server(resolve(ServerSettings, flag_values(args, ServerSettings)))
 
 
 def _serve(args: argparse.Namespace) -> int:
     from deployments.serve import serve
     from flows.local_api import NoApiError, client_api
 
+    defaults = resolve(RunSettings, flag_values(args, RunSettings))
+    serving = resolve(ServeSettings, flag_values(args, ServeSettings))
     try:
         with client_api() as api_url:
             print(f"form3 serve: Prefect API {api_url}", file=sys.stderr, flush=True)
-            serve(name=args.name, results_dir=args.results, limit=args.limit)
+            serve(serving, defaults)
     except NoApiError as exc:
         print(f"form3 serve: {exc}", file=sys.stderr)
         return 2
@@ -93,12 +78,10 @@ def _retry(args: argparse.Namespace) -> int:
 
 
 def _manifest(args: argparse.Namespace) -> int:
-    from flows.edgar_index import (
+    from tasks.edgar_index import (
         DEFAULT_FORMS, DEFAULT_PREFIX, EdgarIndexError, Filters, build_manifest, parse_date,
         read_cik_file,
     )
-    from flows.settings import user_agent_setting
-
     try:
         ciks = set(args.cik or ())
         if args.cik_file:
@@ -109,12 +92,12 @@ def _manifest(args: argparse.Namespace) -> int:
             until=parse_date(args.until, "--until") if args.until else None,
             ciks=frozenset(ciks),
         )
-        user_agent = user_agent_setting(args.user_agent)
+        user_agent = resolve(IndexSettings, flag_values(args, IndexSettings)).user_agent
         result = build_manifest(
             args.index, filters, args.prefix or DEFAULT_PREFIX, user_agent=user_agent
         )
         if args.output:
-            from flows.outputs import write_atomic_text
+            from tasks.files import write_atomic_text
 
             write_atomic_text(Path(args.output), result.text)
         else:
@@ -136,6 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="form3", description="SEC Form 3 filings to research tables."
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {package_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("parse", help="parse files and print one JSON object per file")
@@ -143,39 +127,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_parse)
 
     r = sub.add_parser("run", help="run the extraction flow over a manifest")
-    r.add_argument("manifest", nargs="?", help="CSV with a path column (default: the sample)")
-    r.add_argument("--results", help="output directory (default: results/; env FORM3_RESULTS)")
-    r.add_argument("--store", help="checkpoint directory (default: RESULTS/.checkpoints)")
-    r.add_argument("--cluster", choices=("local", "slurm"), help="where tasks run (default local)")
-    r.add_argument("--profile", help="cluster profile in deployments/profiles.yaml")
-    r.add_argument("--batch-size", type=int, help="filings per task run (default: automatic)")
-    r.add_argument("--column", help="manifest column naming the filing (default: path, url, file…)")
-    r.add_argument("--user-agent", help="User-Agent for URL filings, with your contact; sec.gov "
-                   "requires one, e.g. 'Jane Doe jane@example.org' (env FORM3_USER_AGENT)")
-    r.add_argument("--mirror", metavar="DIR", help="keep fetched filings in DIR in EDGAR's layout "
-                   "and read them from there first (env FORM3_MIRROR)")
-    r.add_argument("--max-requests-per-second", type=float, metavar="N",
-                   help="HTTP requests/s for all workers together (default 10, the SEC's "
-                   "limit; env FORM3_MAX_RPS)")
-    r.add_argument("--max-filing-bytes", type=int, metavar="N",
-                   help="size cap of a fetched filing (default 50 MiB; env FORM3_MAX_FILING_BYTES)")
+    add_arguments(r, RunSettings)
     r.set_defaults(func=_run)
 
     s = sub.add_parser("server", help="start a Prefect server with the UI for form3 runs")
-    s.add_argument("--host", default="127.0.0.1",
-                   help="bind address (default 127.0.0.1; 0.0.0.0 for Slurm workers on other nodes)")
-    s.add_argument("--port", type=int, default=4200, help="port of the API and UI (default 4200)")
-    s.add_argument("--db", help="SQLite database (default /var/tmp/form3-prefect-$USER/prefect.db)")
-    s.add_argument("--no-auth", action="store_true",
-                   help="no auth string (only for a single-user machine)")
+    add_arguments(s, ServerSettings)
     s.set_defaults(func=_server)
 
-    d = sub.add_parser("serve", help="serve the flow as a deployment (UI runs and retries)")
-    d.add_argument("--name", default="form3", help="deployment name (default form3)")
-    d.add_argument("--results", default="results",
-                   help="default results dir of runs started from the UI (default ./results)")
-    d.add_argument("--limit", type=int, default=1,
-                   help="flow runs at a time (default 1: runs share the results dir)")
+    d = sub.add_parser(
+        "serve", help="serve the flow as a deployment (UI runs and retries); the run flags "
+        "set the defaults of runs started from the UI",
+    )
+    add_arguments(d, ServeSettings)
+    add_arguments(d, RunSettings)
     d.set_defaults(func=_serve)
 
     t = sub.add_parser("retry", help="retry a finished flow run: only its failed work re-runs")
@@ -183,7 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--no-wait", action="store_true",
                    help="deployment runs: return once scheduled, do not wait for the result")
     t.add_argument("--timeout", type=float, help="give up waiting after this many seconds")
-    t.add_argument("--results", default="results",
+    t.add_argument("--results", default=str(RunSettings.model_fields["results_dir"].default),
                    help="where a loopback server's log goes if one must be started")
     t.set_defaults(func=_retry)
 
@@ -201,16 +165,23 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--prefix",
                    help="put before each index file name: a URL, or a local mirror directory "
                         "(then the column is path) (default https://www.sec.gov/Archives/)")
-    m.add_argument("--user-agent", metavar="UA",
-                   help="User-Agent for index URLs; sec.gov requires one naming you "
-                        "(env FORM3_USER_AGENT)")
+    add_arguments(m, IndexSettings)
     m.set_defaults(func=_manifest)
     return parser
 
 
+def package_version() -> str:
+    """The version, declared once in pyproject.toml and read from the installed metadata."""
+    return importlib.metadata.version("form3-pipeline")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return int(args.func(args) or 0)
+    try:
+        return int(args.func(args) or 0)
+    except SettingsError as exc:  # a bad flag or environment value: one line, no traceback
+        print(f"form3 {args.command}: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

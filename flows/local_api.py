@@ -10,29 +10,16 @@ from __future__ import annotations
 
 import contextlib
 import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
-DEFAULT_LOCAL_URL = "http://127.0.0.1:4200/api"
+from flows import server_process
+from flows.server_env import read_env_file, server_env_file
+from flows.server_process import api_healthy, free_port
+from flows.settings import DEFAULT_PORT
 
-
-def api_healthy(url: str, timeout: float = 1.0) -> bool:
-    try:
-        with urllib.request.urlopen(url.rstrip("/") + "/health", timeout=timeout) as resp:
-            return resp.status == 200
-    except OSError:
-        return False
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+DEFAULT_LOCAL_URL = f"http://127.0.0.1:{DEFAULT_PORT}/api"
+LOOPBACK_START_TIMEOUT = 90.0
 
 
 def configured_api_url() -> str | None:
@@ -40,38 +27,6 @@ def configured_api_url() -> str | None:
 
     url = get_current_settings().api.url
     return str(url) if url else None
-
-
-def start_server(host: str, port: int, log_path: Path, timeout: float = 90.0) -> subprocess.Popen:
-    """Start ``prefect server start`` and wait until its API answers."""
-    env = dict(os.environ, PREFECT_SERVER_ANALYTICS_ENABLED="false")
-    env.pop("PREFECT_API_URL", None)
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    log = open(log_path, "ab")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "prefect", "server", "start", "--host", host, "--port", str(port)],
-        stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True,
-    )
-    url = f"http://{host}:{port}/api"
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"prefect server exited early (code {proc.returncode}); see {log_path}")
-        if api_healthy(url):
-            return proc
-        time.sleep(0.25)
-    proc.terminate()
-    raise RuntimeError(f"prefect server did not answer within {timeout:.0f}s; see {log_path}")
-
-
-def stop_server(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 def drain_to_api(timeout: float = 10.0) -> None:
@@ -111,17 +66,21 @@ def drain_to_api(timeout: float = 10.0) -> None:
 def loopback_server(log_path: Path) -> Iterator[str]:
     """A ``prefect server`` on a free loopback port while the block runs; yields its API URL."""
     port = free_port()
-    proc = start_server("127.0.0.1", port, log_path)
+    url = f"http://127.0.0.1:{port}/api"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(log_path, "ab") as log:
+        proc = server_process.start(
+            "127.0.0.1", port, server_process.loopback_environment(), stdout=log, new_session=True
+        )
     try:
-        yield f"http://127.0.0.1:{port}/api"
+        server_process.wait_healthy(proc, url, LOOPBACK_START_TIMEOUT, f"see {log_path}")
+        yield url
     finally:
-        stop_server(proc)
+        server_process.stop(proc)
 
 
 def team_server() -> dict[str, str] | None:
     """The client settings ``form3 server`` wrote, if that server is up; else None."""
-    from flows.server import read_env_file, server_env_file
-
     values = read_env_file(server_env_file())
     url = values.get("PREFECT_API_URL")
     return values if url and api_healthy(url) else None

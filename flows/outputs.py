@@ -12,13 +12,13 @@ from __future__ import annotations
 import csv
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from tasks.files import temp_beside, write_atomic_text
 from tasks.tables import NUMERIC_COLUMNS, TABLE_COLUMNS, Row
 
 ROW_GROUP = 50_000
@@ -69,32 +69,6 @@ SCHEMAS = {
 }
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-# mkstemp creates 0600 files; results are meant to be shared like any file the user writes.
-_FILE_MODE = 0o666 & ~_umask()
-
-
-def _temp_beside(target: Path) -> Path:
-    fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    os.fchmod(fd, _FILE_MODE)
-    os.close(fd)
-    return Path(name)
-
-
-def write_atomic_text(target: Path, text: str) -> None:
-    tmp = _temp_beside(target)
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
 class ResultsWriter:
     """Collects one run's outputs; nothing is visible under its final name before ``commit``."""
 
@@ -117,7 +91,7 @@ class ResultsWriter:
         self.failures = 0
 
     def _temp(self, target: Path) -> Path:
-        tmp = _temp_beside(target)
+        tmp = temp_beside(target)
         self._temps[target] = tmp
         return tmp
 

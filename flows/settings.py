@@ -1,74 +1,122 @@
-"""Every setting of a run, resolved in one place: CLI flag, then environment, then default.
+"""Every setting a user can change, declared once: type, default, flag, environment variable, help.
 
-Anything a user might need to change on a cluster (where results and checkpoints go, which
-cluster profile, which Prefect API) lives here and nowhere else.
+From these declarations come the ``form3 run`` / ``form3 serve`` / ``form3 server`` flags
+(:func:`flows.settings_sources.add_arguments`), the environment variables, the flow's one
+parameter (``settings: RunSettings``, which the UI renders as a form in its custom-run
+dialog), the served deployment's default parameters, and the README's settings table
+(``python -m flows.settings``; a test keeps the README equal to it). Settings are resolved
+once, in the process that starts a run (flag > environment > default), and the values used
+are recorded in ``run_summary.json``.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+import sys
 from pathlib import Path
+from typing import Annotated, Literal
 
-from tasks.fetch import FetchPlan, FetchSettings
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from flows.settings_sources import Source, markdown_table
+from tasks.fetch import SEC_MAX_RPS, FetchPlan, FetchSettings
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_MANIFEST = REPO_ROOT / "data" / "form_3_10.csv"
-DEFAULT_RESULTS = Path("results")
-# A batch is the unit Prefect orchestrates (~50-65 ms of overhead each on Dask) and the unit
-# of loss on a crash; a filing costs ~0.1 ms. Auto size aims at a few batches per worker.
-MIN_BATCH, MAX_BATCH, BATCHES_PER_WORKER = 25, 2000, 4
-# Columns that may name the filing in a manifest, in order of preference.
-FILING_COLUMNS = ("path", "url", "filing", "file", "location", "filename")
-# Filings named by URL: the SEC's published limit is 10 requests/s (per client, all workers),
-# and the default. Timeouts, attempts, backoff and the size cap default to FetchSettings'.
-SEC_MAX_RPS = 10.0
-DEFAULT_MAX_RPS = SEC_MAX_RPS
+DEFAULT_PORT = 4200  # Prefect's own default API port
 _FETCH = FetchSettings()
 
 
-def form3_home() -> Path:
-    """Per-user state that is not results: the team server's client settings (FORM3_HOME)."""
-    return Path(os.environ.get("FORM3_HOME") or "~/.form3").expanduser()
+# Shared by `form3 run` and `form3 manifest` (index files from sec.gov need it too).
+UserAgent = Annotated[
+    str | None,
+    Source("--user-agent", "FORM3_USER_AGENT", "UA"),
+    Field(description="User-Agent of HTTP requests, with your contact; sec.gov requires one, "
+          "e.g. 'Jane Doe jane@example.org'"),
+]
 
 
-def user_agent_setting(flag: str | None = None) -> str | None:
-    """The User-Agent for HTTP requests (filings, index files): --user-agent, FORM3_USER_AGENT."""
-    return flag or _env("FORM3_USER_AGENT")
+def _absolute(value: Path | None) -> Path | None:
+    return None if value is None else value.expanduser().resolve()
 
 
-def _env(name: str, default: str | None = None) -> str | None:
-    value = os.environ.get(name)
-    return value if value not in (None, "") else default
+class RunSettings(BaseModel):
+    """What one run of the flow does: which filings, where results go, where the work runs."""
 
+    # validate_default: relative default paths become absolute in the process that resolves.
+    model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True)
 
-@dataclass(slots=True)
-class RunSettings:
-    """What ``form3 run`` and the flow's parameters resolve to."""
+    manifest: Annotated[Path, Source(None, "FORM3_MANIFEST", "MANIFEST", positional=True)] = Field(
+        DEFAULT_MANIFEST, description="CSV naming one filing per row (a path or an http(s) URL)",
+        json_schema_extra={"default_help": "the bundled sample, data/form_3_10.csv"},
+    )
+    results_dir: Annotated[Path, Source("--results", "FORM3_RESULTS", "DIR")] = Field(
+        Path("results"), description="where parsed_form3.json, the tables, failures.csv and "
+        "run_summary.json go",
+    )
+    store_dir: Annotated[Path | None, Source("--store", "FORM3_STORE", "DIR")] = Field(
+        None, description="checkpoint store; on a cluster a path every worker can reach",
+        json_schema_extra={"default_help": "RESULTS/.checkpoints"},
+    )
+    cluster: Annotated[Literal["local", "slurm"] | None, Source("--cluster", "FORM3_CLUSTER")] = Field(
+        None, description="where the batches run: Dask on this machine, or Slurm jobs",
+        json_schema_extra={"default_help": "the profile's kind"},
+    )
+    profile: Annotated[str | None, Source("--profile", "FORM3_PROFILE", "NAME")] = Field(
+        None, description="cluster profile in deployments/profiles.yaml (or FORM3_PROFILES)",
+        json_schema_extra={"default_help": "named like the cluster kind"},
+    )
+    batch_size: Annotated[int | None, Source("--batch-size", "FORM3_BATCH_SIZE", "N")] = Field(
+        None, ge=1, description="filings per task run",
+        json_schema_extra={"default_help": "automatic, ~4 batches per worker, 25-2000"},
+    )
+    column: Annotated[str | None, Source("--column", "FORM3_COLUMN", "NAME")] = Field(
+        None, description="the manifest column naming the filing",
+        json_schema_extra={"default_help": "the first of path, url, filing, file, location, filename"},
+    )
+    user_agent: UserAgent = None
+    mirror: Annotated[Path | None, Source("--mirror", "FORM3_MIRROR", "DIR")] = Field(
+        None, description="keep fetched filings here in EDGAR's layout and read them from "
+        "here first",
+        json_schema_extra={"default_help": "STORE/downloads"},
+    )
+    max_requests_per_second: Annotated[
+        float, Source("--max-requests-per-second", "FORM3_MAX_RPS", "N")
+    ] = Field(
+        SEC_MAX_RPS, gt=0, description="HTTP requests per second for all workers together "
+        "(the SEC allows 10)",
+    )
+    max_filing_bytes: Annotated[int, Source("--max-filing-bytes", "FORM3_MAX_FILING_BYTES", "N")] = Field(
+        _FETCH.max_bytes, ge=0, description="size cap of one filing, local or fetched "
+        "(larger: too_large)", json_schema_extra={"default_help": f"{_FETCH.max_bytes // 2**20} MiB"},
+    )
+    fetch_timeout: Annotated[float, Source("--fetch-timeout", "FORM3_FETCH_TIMEOUT", "SECONDS")] = Field(
+        _FETCH.timeout, gt=0, description="seconds per HTTP connect or read",
+    )
+    fetch_attempts: Annotated[int, Source("--fetch-attempts", "FORM3_FETCH_ATTEMPTS", "N")] = Field(
+        _FETCH.attempts, ge=1, description="HTTP requests per filing and task run before it is "
+        "an I/O error",
+    )
+    fetch_backoff: Annotated[float, Source("--fetch-backoff", "FORM3_FETCH_BACKOFF", "SECONDS")] = Field(
+        _FETCH.backoff, ge=0, description="first HTTP retry's delay, doubling",
+    )
 
-    manifest: Path = DEFAULT_MANIFEST
-    results_dir: Path = DEFAULT_RESULTS
-    # Checkpoints (Prefect's persisted results). On a cluster: a path every worker can reach.
-    store_dir: Path | None = None
-    cluster: str = "local"
-    cluster_explicit: bool = False  # given by flag or environment, not defaulted
-    profile: str | None = None
-    batch_size: int | None = None  # None: automatic
-    column: str | None = None  # None: first of FILING_COLUMNS present
-    # Filings named by URL (tasks/fetch.py). sec.gov needs a User-Agent with a contact.
-    user_agent: str | None = None
-    mirror: Path | None = None  # EDGAR-layout directory of fetched filings, kept across runs
-    max_rps: float = DEFAULT_MAX_RPS  # requests/s for the whole run, all workers together
-    max_filing_bytes: int = _FETCH.max_bytes
-    fetch_timeout: float = _FETCH.timeout  # seconds per connect or read
-    fetch_attempts: int = _FETCH.attempts  # requests per filing and task run, then an I/O error
-    fetch_backoff: float = _FETCH.backoff  # first retry delay, doubling
+    _resolve_paths = field_validator("manifest", "results_dir", "store_dir", "mirror")(_absolute)
+
+    @property
+    def checkpoint_dir(self) -> Path:
+        return self.store_dir if self.store_dir is not None else self.results_dir / ".checkpoints"
 
     @property
     def downloads_dir(self) -> Path:
         """Fetched filings when there is no mirror (same layout), and URLs that name no
         accession (always here: a mirror holds EDGAR's layout only)."""
         return self.checkpoint_dir / "downloads"
+
+    @property
+    def profile_name(self) -> str:
+        """``--profile`` if given, else the profile named like the cluster kind."""
+        return self.profile or self.cluster or "local"
 
     def fetch_plan(self, rate_limit: str | None) -> FetchPlan:
         settings = FetchSettings(
@@ -79,58 +127,71 @@ class RunSettings:
             backoff=self.fetch_backoff,
         )
         filings = self.mirror if self.mirror is not None else self.downloads_dir
-        return FetchPlan(settings, str(filings), str(self.downloads_dir), rate_limit, self.max_rps)
-
-    @property
-    def checkpoint_dir(self) -> Path:
-        return self.store_dir if self.store_dir is not None else self.results_dir / ".checkpoints"
-
-    @property
-    def profile_name(self) -> str:
-        """``--profile`` if given, else the profile named like the cluster kind."""
-        return self.profile or self.cluster
-
-    @classmethod
-    def resolve(
-        cls,
-        manifest: str | Path | None = None,
-        results_dir: str | Path | None = None,
-        store_dir: str | Path | None = None,
-        cluster: str | None = None,
-        profile: str | None = None,
-        batch_size: int | None = None,
-        column: str | None = None,
-        *,
-        user_agent: str | None = None,
-        mirror: str | Path | None = None,
-        max_rps: float | None = None,
-        max_filing_bytes: int | None = None,
-    ) -> "RunSettings":
-        store = store_dir or _env("FORM3_STORE")
-        batch = batch_size or _env("FORM3_BATCH_SIZE")
-        mirror = mirror or _env("FORM3_MIRROR")
-        return cls(
-            manifest=Path(manifest or _env("FORM3_MANIFEST", str(DEFAULT_MANIFEST))).resolve(),
-            results_dir=Path(results_dir or _env("FORM3_RESULTS", str(DEFAULT_RESULTS))).resolve(),
-            store_dir=Path(store).resolve() if store else None,
-            cluster=cluster or _env("FORM3_CLUSTER", "local"),
-            cluster_explicit=bool(cluster or _env("FORM3_CLUSTER")),
-            profile=profile or _env("FORM3_PROFILE"),
-            batch_size=int(batch) if batch else None,
-            column=column or _env("FORM3_COLUMN"),
-            user_agent=user_agent_setting(user_agent),
-            mirror=Path(mirror).expanduser().resolve() if mirror else None,
-            max_rps=float(max_rps or _env("FORM3_MAX_RPS", str(DEFAULT_MAX_RPS))),
-            max_filing_bytes=int(
-                max_filing_bytes or _env("FORM3_MAX_FILING_BYTES", str(_FETCH.max_bytes))
-            ),
-            fetch_timeout=float(_env("FORM3_FETCH_TIMEOUT", str(_FETCH.timeout))),
-            fetch_attempts=int(_env("FORM3_FETCH_ATTEMPTS", str(_FETCH.attempts))),
-            fetch_backoff=float(_env("FORM3_FETCH_BACKOFF", str(_FETCH.backoff))),
+        return FetchPlan(
+            settings, str(filings), str(self.downloads_dir), rate_limit, self.max_requests_per_second
         )
 
 
-def auto_batch_size(pending: int, workers: int) -> int:
-    """Enough batches to keep every worker busy and bound crash loss; few enough to stay cheap."""
-    target = -(-pending // max(1, workers * BATCHES_PER_WORKER))
-    return max(MIN_BATCH, min(MAX_BATCH, target))
+class ServeSettings(BaseModel):
+    """``form3 serve``: how the deployment is served (its runs' defaults are RunSettings)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: Annotated[str, Source("--name", "FORM3_DEPLOYMENT", "NAME")] = Field(
+        "form3", min_length=1, description="deployment name",
+    )
+    limit: Annotated[int, Source("--limit", "FORM3_SERVE_LIMIT", "N")] = Field(
+        1, ge=1, description="flow runs at a time (runs that share a results dir must not overlap)",
+    )
+
+
+class ServerSettings(BaseModel):
+    """``form3 server``: the Prefect API and UI for a user or a team."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    host: Annotated[str, Source("--host", "FORM3_SERVER_HOST", "HOST")] = Field(
+        "127.0.0.1", description="bind address; the login node's cluster address (or "
+        "0.0.0.0) for Slurm workers on other nodes",
+    )
+    port: Annotated[int, Source("--port", "FORM3_SERVER_PORT", "PORT")] = Field(
+        DEFAULT_PORT, ge=1, le=65535, description="port of the API and the UI",
+    )
+    database: Annotated[Path | None, Source("--db", "FORM3_SERVER_DB", "PATH")] = Field(
+        None, description="SQLite database, on local disk (not NFS)",
+        json_schema_extra={"default_help": "/var/tmp/form3-prefect-$USER/prefect.db"},
+    )
+    auth: Annotated[bool, Source("--no-auth", "FORM3_SERVER_AUTH", const="false")] = Field(
+        True, description="require an auth string (--no-auth only on a single-user machine)",
+    )
+
+    _resolve_paths = field_validator("database")(_absolute)
+
+
+class IndexSettings(BaseModel):
+    """``form3 manifest``: the settings it shares with runs (the rest are its arguments)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    user_agent: UserAgent = None
+
+
+def form3_home() -> Path:
+    """Per-user state that is not results: the team server's client settings (FORM3_HOME)."""
+    return Path(os.environ.get("FORM3_HOME") or "~/.form3").expanduser()
+
+
+def settings_tables() -> str:
+    """The README's settings section body: one table per settings model."""
+    parts = []
+    for title, model in (
+        ("`form3 run` (and `form3 serve`: the defaults of runs started from the UI)", RunSettings),
+        ("`form3 serve`", ServeSettings),
+        ("`form3 server`", ServerSettings),
+    ):
+        parts.append(f"{title}:\n\n{markdown_table(model)}")
+    return "\n".join(parts)
+
+
+if __name__ == "__main__":
+    sys.stdout.write(settings_tables())

@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import hashlib
-import re
-from pathlib import PurePath
 
+from tasks.edgar_names import accession_from_name
 from tasks.errors import FilingError, UnreadableFilingError
 from tasks.model import Form3Filing
 from tasks.parser import load_xml, parse_ownership_document
 from tasks.reading import read_filing
 from tasks.submission import split_submission
 from tasks.version import PARSER_VERSION
-
-_ACCESSION = re.compile(r"(\d{10}-\d{2}-\d{6})")
 
 
 def sha256_of(data: bytes) -> str:
@@ -30,12 +27,6 @@ def parse_filing(data: bytes, sha256: str | None = None) -> Form3Filing:
         sha256=sha256 or sha256_of(data),
         parser_version=PARSER_VERSION,
     )
-
-
-def accession_from_name(source: str) -> str | None:
-    """EDGAR names files ``<accession>.txt``; bare XML files have no header to say it."""
-    match = _ACCESSION.search(PurePath(source).name)
-    return match.group(1) if match else None
 
 
 def parse_file(path: str) -> Form3Filing:

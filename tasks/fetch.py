@@ -22,14 +22,10 @@ What a response means for the filing:
 
 from __future__ import annotations
 
-import contextlib
 import email.utils
 import hashlib
 import http.client
-import os
 import random
-import re
-import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -40,16 +36,17 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from tasks.errors import HttpError, TooLargeError, UnreadableFilingError
+from tasks.edgar_names import edgar_name
+from tasks.files import atomic_path
 
 DEFAULT_USER_AGENT = "form3-pipeline/0.1 (python-urllib)"
+# The SEC's published limit for a client (all its workers together), and form3's default rate.
+SEC_MAX_RPS = 10.0
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024  # Form 3 submissions are KBs; a cap against mistakes
 CHUNK = 64 * 1024
 # After a 401/403, how long this fetcher refuses to send anything (the SEC blocks for ~10 min).
 BLOCKED_SECONDS = 600.0
 
-_ACCESSION = re.compile(r"(\d{10})-(\d{2})-(\d{6})")
-_ACCESSION_FOLDER = re.compile(r"(\d{10})(\d{2})(\d{6})")  # EDGAR's folder: no dashes
-_SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
 
 class FetchError(OSError):
@@ -61,10 +58,6 @@ class _Retryable(Exception):
     def __init__(self, reason: str, retry_after: float | None = None) -> None:
         super().__init__(reason)
         self.reason, self.retry_after = reason, retry_after
-
-
-def is_url(location: str) -> bool:
-    return "://" in location
 
 
 def is_sec_host(url: str) -> bool:
@@ -95,54 +88,6 @@ class FetchSettings:
     attempts: int = 4  # requests per filing before giving up for this run
     backoff: float = 1.0  # first retry's delay in seconds; doubles each time, +-50% jitter
     max_retry_after: float = 120.0  # a longer Retry-After ends the attempts (rerun later)
-
-
-@dataclass(frozen=True, slots=True)
-class EdgarName:
-    """A URL that names an EDGAR accession: immutable, so the accession identifies its bytes."""
-
-    cik: str  # without leading zeros, as EDGAR's paths have it
-    accession: str  # 0001000045-24-000001
-    name: str  # the file name: <accession>.txt is the full submission
-
-    @property
-    def identity(self) -> str:
-        if self.name == f"{self.accession}.txt":
-            return f"accession:{self.accession}"
-        # Another document of the filing (say its primary XML): the accession and its name.
-        return f"accession:{self.accession}/{self.name}"
-
-    @property
-    def relative_path(self) -> str:
-        """Where EDGAR keeps it: ``edgar/data/<CIK>/<accession>.txt`` for the full submission,
-        ``edgar/data/<CIK>/<accession without dashes>/<name>`` for a document of it."""
-        if self.name == f"{self.accession}.txt":
-            return f"edgar/data/{self.cik}/{self.name}"
-        return f"edgar/data/{self.cik}/{self.accession.replace('-', '')}/{self.name}"
-
-
-def edgar_name(url: str) -> EdgarName | None:
-    """The accession a URL names, if any: in its file name (``…/0001000045-24-000001.txt``,
-    an S3 key ``0001000045-24-000001.txt``) or, for a document of a filing, in EDGAR's folder
-    (``…/000100004524000001/form3.xml``). The CIK is the one after ``edgar/data/``, else the
-    accession's first ten digits (the filer's)."""
-    segments = [s for s in urlsplit(url).path.split("/") if s]
-    if not segments or not _SAFE_NAME.fullmatch(segments[-1]):
-        return None
-    name = segments[-1]
-    match = _ACCESSION.search(name)
-    if match is None and len(segments) >= 2:
-        match = _ACCESSION_FOLDER.fullmatch(segments[-2])
-    if match is None:
-        return None
-    accession = "-".join(match.groups())
-    cik = str(int(match.group(1)))
-    lower = [s.lower() for s in segments]
-    for i in range(len(lower) - 2):
-        if lower[i] == "edgar" and lower[i + 1] == "data" and segments[i + 2].isdigit():
-            cik = str(int(segments[i + 2]))
-            break
-    return EdgarName(cik, accession, name)
 
 
 def url_download_path(root: Path, url: str) -> Path:
@@ -279,17 +224,11 @@ class Fetcher:
         if length is not None and length > s.max_bytes:
             raise TooLargeError(f"{length:,} bytes (Content-Length) over the cap of {s.max_bytes:,}", url)
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
-        try:
-            with os.fdopen(fd, "wb") as out:
+        with atomic_path(target) as tmp:
+            with open(tmp, "wb") as out:
                 received = _copy(response, out, s.max_bytes, gzipped, url)
             if length is not None and received != length:
                 raise _Retryable(f"truncated body: {received:,} of {length:,} bytes")
-            os.replace(tmp, target)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
         return target
 
 
@@ -334,7 +273,7 @@ class FetchPlan:
     filings_dir: str  # accession-named filings in EDGAR's layout: the mirror, else the cache
     downloads_dir: str  # URLs that name no accession, by a hash of the URL
     rate_limit: str | None = None  # the shared rate limit's name (see tasks.prefect_tasks)
-    requests_per_second: float = 10.0  # the rate that limit enforces
+    requests_per_second: float = SEC_MAX_RPS  # the rate that limit enforces
 
     def target(self, url: str) -> Path:
         """The file that holds (or will hold) the bytes at ``url``."""

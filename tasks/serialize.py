@@ -12,7 +12,7 @@ import json
 from dataclasses import fields
 from typing import Any, NamedTuple
 
-from tasks.extract import accession_from_name
+from tasks.edgar_names import accession_from_name
 from tasks.model import (
     DerivativeHolding,
     Form3Filing,

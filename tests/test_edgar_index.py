@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from flows.edgar_index import EdgarIndexError, Filters, build_manifest, read_cik_file
+from tasks.edgar_index import EdgarIndexError, Filters, build_manifest, read_cik_file
 from flows.manifest import read_manifest
 from tasks.extract import parse_file
 from tests.filing_server import FilingServer

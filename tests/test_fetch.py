@@ -15,9 +15,9 @@ from tasks.fetch import (
     Fetcher,
     FetchPlan,
     FetchSettings,
-    edgar_name,
     retry_after_seconds,
 )
+from tasks.edgar_names import edgar_name
 from tests.filing_server import FilingServer
 
 UA = "Form3 Tests tests@example.org"

@@ -168,7 +168,7 @@ def test_identical_bytes_give_identical_cached_parts(corpus: Path) -> None:
 def test_prepared_record_spliced_with_source_equals_direct_serialization(filing) -> None:
     import json
 
-    from tasks.extract import accession_from_name
+    from tasks.edgar_names import accession_from_name
     from tasks.serialize import finish_record, prepare_record
 
     for name in ("0000100493-20-000092.txt", "0001181431-10-034759.xml"):

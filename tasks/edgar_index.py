@@ -26,7 +26,7 @@ from datetime import date
 from pathlib import Path
 
 from tasks.errors import FilingError
-from tasks.extract import accession_from_name
+from tasks.edgar_names import accession_from_name, is_url
 from tasks.fetch import Fetcher, FetchSettings, sec_user_agent_problem
 
 DEFAULT_FORMS = ("3", "3/A")
@@ -307,10 +307,6 @@ def _entry(
 def filing_location(prefix: str, file_name: str) -> str:
     """``prefix`` joined to the index's file name with exactly one ``/``."""
     return prefix.rstrip("/") + "/" + file_name.lstrip("/")
-
-
-def is_url(prefix: str) -> bool:
-    return "://" in prefix
 
 
 def build_manifest(
