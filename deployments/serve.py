@@ -14,38 +14,32 @@ to this process; the checkpoints make it redo only the failed filings.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from prefect.deployments.runner import EntrypointType
 
-DEPLOYMENT_NAME = "form3"
+from flows.settings import RunSettings, ServeSettings
 
 
-def serve(
-    name: str = DEPLOYMENT_NAME,
-    results_dir: str = "results",
-    limit: int = 1,
-) -> None:
-    """Serve ``extract-form3`` until interrupted (Ctrl-C pauses nothing: no schedules)."""
+def serve(serving: ServeSettings, defaults: RunSettings) -> None:
+    """Serve ``extract-form3`` until interrupted (Ctrl-C pauses nothing: no schedules).
+
+    ``defaults`` (resolved from ``form3 serve``'s flags and environment, paths absolute: served
+    runs start in this process's directory) are the run settings the UI's custom-run form
+    starts from.
+    """
     from flows.flow import extract_form3
-    from flows.settings import DEFAULT_MANIFEST
 
     extract_form3.serve(
-        name=name,
-        parameters={
-            "manifest": str(DEFAULT_MANIFEST),
-            # Served runs start in this process's directory; a relative default would move
-            # with it, so the default results go where `form3 serve` was started, absolute.
-            "results_dir": str(Path(results_dir).resolve()),
-        },
-        description="SEC Form 3 filings to research tables. Parameters: manifest (CSV of "
-        "paths or URLs), results_dir, cluster (local|slurm), profile (deployments/"
-        "profiles.yaml), batch_size, store_dir; for URLs: user_agent (required for sec.gov), "
-        "mirror, max_requests_per_second, max_filing_bytes.",
+        name=serving.name,
+        parameters={"settings": defaults.model_dump(mode="json")},
+        description="SEC Form 3 filings to research tables. One parameter, settings: the "
+        "manifest (CSV of paths or URLs), results_dir, cluster (local|slurm), profile "
+        "(deployments/profiles.yaml), batch_size, store_dir; for URLs user_agent (required "
+        "for sec.gov), mirror, max_requests_per_second, max_filing_bytes and the fetch "
+        "settings. See the README's settings table.",
         tags=["form3"],
         # Runs of one results directory must not overlap (outputs and checkpoint index are
         # single-writer); more than one at a time only with distinct results dirs.
-        limit=limit,
+        limit=serving.limit,
         # Importable by module, not by file path: the runs work whatever the cwd.
         entrypoint_type=EntrypointType.MODULE_PATH,
     )

@@ -1,371 +1,124 @@
-"""The ``extract-form3`` flow: plan, map batches over Dask, aggregate. Orchestration only.
+"""The ``extract-form3`` flow: plan, run the batches, publish. Orchestration only.
 
-1. Read the manifest and hash every filing (sha256 of its bytes: what the filing IS); a URL
-   that names an EDGAR accession is identified by it (EDGAR never changes a filing).
-2. Drop what the checkpoint index says is done (this parser version), and identical bytes
-   seen twice; group the rest into batches.
-3. Map ``extract_batch`` over the batches on a DaskTaskRunner (local or Slurm workers).
-   Each batch's records are stored under its content key (Prefect persists the task's small
-   summary there, the task writes the records beside it); the flow indexes the batch as soon
-   as it completes, so a crash loses at most the batches in flight.
-4. Stream every filing's record, in manifest order, into ``results/`` and finish atomically.
+1. Plan (``flows.planning``): read the manifest, identify every filing without reading it,
+   drop what the checkpoint index says is done, batch the rest.
+2. Run (``flows.execution``): map ``extract_batch`` over the batches on a DaskTaskRunner
+   (local or Slurm workers); index each batch as soon as it finishes.
+3. Publish (``flows.publishing``): every row's outcome, in manifest order, into ``results/``
+   as one set; the run summary to ``run_summary.json`` and the UI.
 """
 
 from __future__ import annotations
 
-import hashlib
-import os
-import queue
 import time
-from collections import Counter
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from prefect import flow, get_run_logger
 from prefect.context import get_run_context
-from prefect.futures import PrefectFuture
 from prefect.states import Failed
 
 from flows.checkpoints import CheckpointStore
-from flows.cluster import ClusterProfile, check_api_reachable, get_profile, task_runner_for
+from flows.cluster import task_runner_for
+from flows.execution import Extracted, prefect_submitter, run_batches
 from flows.local_api import configured_api_url, drain_to_api
-from flows.manifest import FilingRef, check_url_sources, read_manifest
-from flows.outputs import ResultsWriter, output_sizes, reusable_outputs
+from flows.outputs import ResultsWriter, output_sizes, recover, reusable_outputs
+from flows.planning import auto_batch_size, identify_all, make_batches, pending_work, preflight
+from flows.progress import Progress
+from flows.publishing import outputs_fingerprint, publish
 from flows.report import publish_run_summary
-from flows.settings import DEFAULT_MANIFEST, RunSettings, auto_batch_size
-from tasks.errors import FilingError
-from tasks.extract import sha256_of
-from tasks.fetch import Fetcher, FetchPlan, edgar_name, is_url
-from tasks.prefect_tasks import (
-    RATE_LIMIT_NAME, Batch, BatchSummary, FailedFiling, ensure_rate_limit, extract_batch,
-    url_fetcher,
-)
-from tasks.reading import read_filing
-from tasks.serialize import finish_record
+from flows.settings import RunSettings
+from tasks.edgar_names import is_url
+from tasks.rate_limit import RATE_LIMIT_NAME, ensure_rate_limit
 from tasks.version import PARSER_VERSION
-
-HASH_THREADS = 8
-PROGRESS_STEP = 0.05  # a log line every 5% of filings
-# Dask itself re-runs a task whose worker died (distributed's allowed-failures, default 3);
-# past that, the flow submits the batch again this many times in all.
-SUBMIT_ROUNDS = 3
-
-
-@dataclass(slots=True)
-class Hashed:
-    ref: FilingRef
-    # The filing's identity (checkpoint index, batch keys): the sha256 of its bytes, or
-    # "accession:…" for a URL that names an EDGAR accession (see tasks.prefect_tasks.Batch).
-    sha256: str | None = None
-    error: FilingError | None = None  # a data error found while reading
-    infra: str | None = None  # an I/O error that a rerun may not see
-    stat: tuple[int, int] | None = None  # size, mtime_ns when hashed
-    location: str | None = None  # what a worker reads: the path, the URL, or a URL's download
-
-
-@dataclass(slots=True)
-class UrlFilings:
-    """The flow process's side of URL filings: the run's fetch plan and a fetcher."""
-
-    plan: FetchPlan
-    fetcher: Fetcher
-
-    def locate(self, url: str) -> tuple[str | None, str]:
-        """``(identity, url)`` for a URL that names an accession: known without a request.
-        Otherwise ``(None, path)`` of its download, fetched now (rate-limited like the
-        workers) unless an earlier run did, so that its content can be hashed."""
-        name = edgar_name(url)
-        if name is not None:
-            return name.identity, url
-        return None, str(self.fetcher.ensure(url, self.plan.target(url)))
-
-
-def _hash_one(ref: FilingRef, known: dict[str, list], urls: UrlFilings | None = None) -> Hashed:
-    location = ref.location
-    try:
-        if is_url(location) and urls is not None:
-            identity, location = urls.locate(location)
-            if identity is not None:
-                return Hashed(ref, sha256=identity, location=location)
-        try:
-            st = os.stat(location)
-            stat = (st.st_size, st.st_mtime_ns)
-        except OSError:
-            stat = None  # reading it below says what is wrong, as a data or an I/O error
-        hint = known.get(location)
-        if stat is not None and hint is not None and (hint[0], hint[1]) == stat:
-            return Hashed(ref, sha256=hint[2], stat=stat, location=location)
-        return Hashed(ref, sha256=sha256_of(read_filing(location)), stat=stat, location=location)
-    except FilingError as exc:
-        return Hashed(ref, error=exc.with_source(ref.source))
-    except OSError as exc:
-        return Hashed(ref, infra=f"{type(exc).__name__}: {exc}")
-
-
-def hash_filings(
-    refs: list[FilingRef], store: CheckpointStore, urls: UrlFilings | None = None
-) -> list[Hashed]:
-    """sha256 of every filing. A file whose size and mtime match the last run's is not read
-    again (as make and rsync decide); its recorded hash is used to look up its checkpoint.
-    A URL that names an accession is identified by it, unread; any other URL by the sha256
-    of its download."""
-    known = store.load_hashes()
-    # I/O bound (hashlib releases the GIL on large buffers): threads in the flow process.
-    with ThreadPoolExecutor(HASH_THREADS) as pool:
-        hashed = list(pool.map(lambda r: _hash_one(r, known, urls), refs, chunksize=64))
-    fresh = {
-        h.location: [h.stat[0], h.stat[1], h.sha256]
-        for h in hashed if h.sha256 and h.stat is not None and h.location
-    }
-    if any(known.get(loc) != entry for loc, entry in fresh.items()):
-        store.save_hashes(known | fresh)
-    return hashed
-
-
-def make_batches(
-    pending: list[tuple[str, str]],
-    size: int,
-    rows: dict[str, int] | None = None,
-    fetch: FetchPlan | None = None,
-) -> list[Batch]:
-    """Consecutive groups of ``size``. A batch is labelled by the manifest rows it spans (its
-    task run's name in the UI), so a user can tell which filings a failed task run held."""
-    rows = rows or {}
-    batches = []
-    for start in range(0, len(pending), size):
-        items = tuple(pending[start : start + size])
-        first, last = rows.get(items[0][0]), rows.get(items[-1][0])
-        span = (
-            f"row {first}" if first is not None and first == last
-            else f"rows {first}-{last}" if first is not None and last is not None
-            else f"filings {start + 1}-{start + len(items)}"
-        )
-        count = f"{len(items)} filing" + ("s" if len(items) != 1 else "")
-        batches.append(Batch(label=f"{span} ({count})", items=items, fetch=fetch))
-    return batches
-
-
-def _in_completion_order(
-    submitted: list[tuple[PrefectFuture, Batch]],
-) -> Iterator[tuple[PrefectFuture, Batch]]:
-    """Yield each future as it finishes and forget it at once.
-
-    ``prefect.futures.as_completed`` keeps every future (and the result it carries) until the
-    loop ends; here only unfinished futures are referenced.
-    """
-    finished: queue.SimpleQueue = queue.SimpleQueue()
-    pending = {future.task_run_id: (future, batch) for future, batch in submitted}
-    submitted.clear()
-    for future, _ in pending.values():
-        future.add_done_callback(lambda f: finished.put(f.task_run_id))
-    while pending:
-        item = pending.pop(finished.get())
-        yield item
-        del item
-
-
-class Progress:
-    """One log line every few percent, with rate and ETA: the CLI's progress display."""
-
-    def __init__(self, total: int, logger: Any) -> None:
-        self.total, self.logger = total, logger
-        self.done, self.next_mark = 0, PROGRESS_STEP
-        self.started = time.monotonic()
-
-    def advance(self, n: int) -> None:
-        self.done += n
-        if self.total and (self.done / self.total >= self.next_mark or self.done == self.total):
-            elapsed = time.monotonic() - self.started
-            rate = self.done / elapsed if elapsed > 0 else 0.0
-            eta = (self.total - self.done) / rate if rate else 0.0
-            self.logger.info(
-                "progress: %d/%d filings parsed (%.0f%%), %.0f filings/s, ETA %.0fs",
-                self.done, self.total, 100 * self.done / self.total, rate, eta,
-            )
-            while self.next_mark <= self.done / self.total:
-                self.next_mark += PROGRESS_STEP
-
-
-def _batch_result(future: PrefectFuture) -> BatchSummary | None:
-    """The batch's result, or None when its worker died before handing it over (Dask raises
-    KilledWorker even with raise_on_failure=False)."""
-    try:
-        result = future.result(raise_on_failure=False)
-    except Exception:  # noqa: BLE001 - distributed.KilledWorker, CancelledError, comm errors
-        return None
-    return result if isinstance(result, BatchSummary) else None
-
-
-@dataclass(slots=True)
-class Extracted:
-    """What mapping the batches did, for the summary and the aggregation."""
-
-    parsed: set[str] = field(default_factory=set)  # sha256s computed in this run
-    cache_hits: set[str] = field(default_factory=set)  # Prefect cache hits on submitted batches
-    lost: dict[str, str] = field(default_factory=dict)  # sha256 → why it was not processed
-    workers: Counter[str] = field(default_factory=Counter)  # batches per Slurm job id or host
-    resubmitted: list[str] = field(default_factory=list)  # batches whose worker was lost
-
-
-def run_batches(
-    batches: list[Batch],
-    profile: ClusterProfile,
-    store: CheckpointStore,
-    done: dict[str, str],
-    logger: Any,
-) -> Extracted:
-    """Map ``extract_batch`` over the batches; index each finished batch as it completes."""
-    out = Extracted()
-    if not batches:
-        return out
-    progress = Progress(sum(len(b.items) for b in batches), logger)
-    # A Path, not a block: Prefect takes a plain string as the name of a saved block.
-    task = extract_batch.with_options(result_storage=store.directory)
-    with task_runner_for(profile) as runner:
-        todo = batches
-        for round_ in range(1, SUBMIT_ROUNDS + 1):
-            submitted = [(runner.submit(task, {"batch": b}), b) for b in todo]
-            todo = []
-            for future, batch in _in_completion_order(submitted):
-                shas = [s for s, _ in batch.items]
-                future.wait()  # the final state from Dask, not from the (lagging) API
-                state = future.state
-                result = _batch_result(future) if state.is_completed() else None
-                if result is not None:
-                    gave_up = result.io_errors
-                    finished = [s for s in shas if s not in gave_up]
-                    store.record(result.records_key, finished)
-                    for s in finished:
-                        done[s] = result.records_key
-                    out.lost.update(gave_up)
-                    if state.name == "Cached":
-                        out.cache_hits.update(finished)
-                    else:
-                        out.parsed.update(finished)
-                        out.workers[result.slurm_job_id or result.hostname] += 1
-                    del result
-                    progress.advance(len(shas))
-                elif (not state.is_final() or state.is_completed()) and round_ < SUBMIT_ROUNDS:
-                    # Its worker died (scancel, node failure, walltime) more often than
-                    # Dask's allowed-failures: submit the batch again in a new task run.
-                    logger.warning(
-                        "batch %s lost with its worker (%s); resubmitting", batch.label,
-                        state.name,
-                    )
-                    todo.append(batch)
-                    out.resubmitted.append(batch.label)
-                else:
-                    reason = (
-                        f"{state.name}: {state.message}" if state.is_final()
-                        else f"worker lost {SUBMIT_ROUNDS} times (task run left {state.name})"
-                    )
-                    logger.error("batch %s failed: %s", batch.label, reason)
-                    for s in shas:
-                        out.lost[s] = reason
-                    progress.advance(len(shas))
-            if not todo:
-                break
-        # Slurm workers are scancelled when the cluster closes: send their buffered task-run
-        # events and logs to the API first, or the UI never shows those task runs.
-        runner.client.run(drain_to_api)
-    return out
 
 
 @flow(name="extract-form3", persist_result=False, log_prints=True)
-def extract_form3(
-    manifest: str = str(DEFAULT_MANIFEST),
-    results_dir: str = "results",
-    cluster: str | None = None,
-    profile: str | None = None,
-    batch_size: int | None = None,
-    store_dir: str | None = None,
-    user_agent: str | None = None,
-    mirror: str | None = None,
-    max_requests_per_second: float | None = None,
-    max_filing_bytes: int | None = None,
-) -> dict[str, Any]:
-    """Parse every Form 3 in ``manifest`` into ``results_dir``; reruns reuse checkpoints.
+def extract_form3(settings: RunSettings = RunSettings()) -> dict[str, Any]:
+    """Parse every Form 3 in the manifest into the results directory; reruns reuse checkpoints.
 
-    Manifest rows may be ``http(s)://`` URLs: fetched with ``user_agent`` (sec.gov requires
-    one with a contact), at most ``max_requests_per_second`` for all workers together, kept
-    in ``mirror`` (EDGAR's layout) or else in the checkpoint directory's download cache.
+    ``settings`` are resolved by the process that starts the run (``form3 run``, or ``form3
+    serve`` for the UI's defaults); the flow only reads them.
     """
     started = time.monotonic()
     logger = get_run_logger()
-    settings = RunSettings.resolve(
-        manifest, results_dir, store_dir, cluster, profile, batch_size,
-        user_agent=user_agent, mirror=mirror, max_rps=max_requests_per_second,
-        max_filing_bytes=max_filing_bytes,
-    )
-    cluster_profile = get_profile(
-        settings.profile_name, settings.cluster if settings.cluster_explicit else None
-    )
-    check_api_reachable(cluster_profile, configured_api_url())
-    man = read_manifest(settings.manifest, settings.column)
-    check_url_sources(man, settings.user_agent, settings.max_rps)
-    if man.duplicates_dropped:
-        logger.warning("manifest: %d duplicate rows ignored", man.duplicates_dropped)
-    logger.info("manifest %s: %d filings", man.path, len(man.filings))
-
     timings: dict[str, float] = {}
     mark = time.monotonic()
+    manifest, profile = preflight(settings, configured_api_url())
+    if manifest.duplicates_dropped:
+        logger.warning("manifest: %d duplicate rows ignored", manifest.duplicates_dropped)
+    logger.info("manifest %s: %d filings", manifest.path, len(manifest.filings))
+    if recover(settings.results_dir):
+        logger.warning("finished publishing the outputs a killed run left half-renamed")
     store = CheckpointStore(settings.checkpoint_dir)
-    plan = None
-    if any(is_url(f.location) for f in man.filings):
-        ensure_rate_limit(settings.max_rps)
-        plan = settings.fetch_plan(RATE_LIMIT_NAME)
+    fetch = None
+    if any(is_url(f.location) for f in manifest.filings):
+        ensure_rate_limit(settings.max_requests_per_second)
+        fetch = settings.fetch_plan(RATE_LIMIT_NAME)
         logger.info(
             "URL filings: at most %g requests/s for all workers; kept in %s",
-            settings.max_rps, plan.filings_dir,
+            settings.max_requests_per_second, fetch.filings_dir,
         )
-    hashed = hash_filings(man.filings, store, UrlFilings(plan, url_fetcher(plan)) if plan else None)
-    timings["hash"] = time.monotonic() - mark
+    planned = identify_all(manifest.filings, settings.max_filing_bytes)
     done = store.load_index()
-    pending: dict[str, str] = {}
-    first_row: dict[str, int] = {}
-    for h in hashed:
-        if h.sha256 and h.sha256 not in done:
-            pending.setdefault(h.sha256, h.location or h.ref.location)
-            first_row.setdefault(h.sha256, h.ref.row)
-    size = settings.batch_size or auto_batch_size(len(pending), cluster_profile.workers)
-    batches = make_batches(list(pending.items()), size, first_row, plan)
+    pending, first_row = pending_work(planned, done)
+    size = settings.batch_size or auto_batch_size(len(pending), profile.workers)
+    batches = make_batches(
+        pending, size, str(store.batches_dir), settings.max_filing_bytes, first_row, fetch
+    )
     logger.info(
         "%d filings already checkpointed, %d to parse in %d batches of up to %d (profile %s)",
-        sum(1 for h in hashed if h.sha256 in done), len(pending), len(batches), size,
-        cluster_profile.name,
+        sum(1 for p in planned if p.identity in done), len(pending), len(batches), size,
+        profile.name,
     )
+    timings["plan"] = time.monotonic() - mark
 
     mark = time.monotonic()
-    extracted = run_batches(batches, cluster_profile, store, done, logger)
+    progress = Progress(len(pending), logger)
+
+    def on_finished(key: str, identities: list[str]) -> None:
+        store.record(key, identities)
+        for identity in identities:
+            done[identity] = key
+
+    if batches:
+        with task_runner_for(profile) as runner:
+            extracted = run_batches(
+                batches, prefect_submitter(runner, store.directory), on_finished, logger,
+                progress.advance,
+            )
+            # Slurm workers are scancelled when the cluster closes: send their buffered
+            # task-run events and logs to the API first, or the UI never shows those runs.
+            runner.client.run(drain_to_api)
+    else:
+        extracted = Extracted()
     timings["extract"] = time.monotonic() - mark
+
     mark = time.monotonic()
-    fingerprint = outputs_fingerprint(hashed, done, extracted.lost)
+    fingerprint = outputs_fingerprint(planned, done, extracted.lost)
     outputs = reusable_outputs(settings.results_dir, fingerprint)
     if outputs is None:
-        outputs = _aggregate(settings, hashed, done, store, extracted.lost)
+        outputs = publish(settings.results_dir, planned, done, store, extracted.lost)
     else:
         logger.info("outputs in %s are up to date: not rewritten", settings.results_dir)
-    timings["aggregate"] = time.monotonic() - mark
-    parsed = sum(1 for h in hashed if h.sha256 in extracted.parsed)
+    timings["publish"] = time.monotonic() - mark
+    parsed = sum(1 for p in planned if p.identity in extracted.parsed)
     summary = {
-        "filings": len(hashed),
+        "filings": len(planned),
         "parsed": parsed,
-        "cached": sum(1 for h in hashed if h.sha256 in done) - parsed,
+        "cached": sum(1 for p in planned if p.identity in done) - parsed,
     } | outputs | {
         "outputs_fingerprint": fingerprint,
         "output_bytes": output_sizes(settings.results_dir),
-        "manifest": str(man.path),
+        "manifest": str(manifest.path),
         "cache_hits_in_run": len(extracted.cache_hits),
         "batches_by_worker": dict(extracted.workers),
         "batches_resubmitted": extracted.resubmitted,
         "phase_seconds": {k: round(v, 3) for k, v in timings.items()},
         "batches": len(batches),
         "batch_size": size,
-        "profile": cluster_profile.name,
+        "profile": profile.name,
         "parser_version": PARSER_VERSION,
+        "settings": settings.model_dump(mode="json"),
         "flow_run_id": str(get_run_context().flow_run.id),
         "seconds": round(time.monotonic() - started, 3),
     }
@@ -383,64 +136,4 @@ def extract_form3(
             f"Rerun to process only those.",
             data=summary,
         )
-    return summary
-
-
-def outputs_fingerprint(hashed: list[Hashed], done: dict[str, str], lost: dict[str, str]) -> str:
-    """A digest of everything the output files are made from: if it matches the last run's,
-    the files would come out byte-identical, so they need not be written again."""
-    digest = hashlib.sha256(f"parser {PARSER_VERSION}\n".encode())
-    for h in hashed:
-        error = f"{h.error.kind}:{h.error.message}" if h.error else ""
-        why = h.infra or lost.get(h.sha256 or "", "")
-        line = f"{h.ref.row}\t{h.ref.source}\t{h.sha256}\t{done.get(h.sha256 or '')}\t{error}\t{why}\n"
-        digest.update(line.encode())
-    return digest.hexdigest()
-
-
-def _aggregate(
-    settings: RunSettings,
-    hashed: list[Hashed],
-    done: dict[str, str],
-    store: CheckpointStore,
-    lost: dict[str, str],
-) -> dict[str, Any]:
-    """Stream every filing's outcome, in manifest order, into the results files; return the
-    facts about them that go into the run summary."""
-    writer = ResultsWriter(settings.results_dir)
-    errors: Counter[str] = Counter()
-    not_processed = 0
-    try:
-        for h in hashed:
-            ref = h.ref
-            if h.error is not None:
-                writer.add_failure(ref.row, ref.source, h.error.kind, h.error.message)
-                errors[h.error.kind] += 1
-                continue
-            key = done.get(h.sha256) if h.sha256 else None
-            if key is None:
-                why = h.infra or lost.get(h.sha256 or "", "not processed")
-                writer.add_failure(ref.row, ref.source, "not_processed", why)
-                not_processed += 1
-                continue
-            outcome = store.load(key).outcomes[h.sha256]
-            if isinstance(outcome, FailedFiling):
-                writer.add_failure(ref.row, ref.source, outcome.kind, outcome.message)
-                errors[outcome.kind] += 1
-                continue
-            writer.add_record(*finish_record(outcome, ref.source))
-        summary = {
-            "filings": len(hashed),
-            "succeeded": writer.records,
-            "failed": writer.failures,
-            "data_errors": sum(errors.values()),
-            "not_processed": not_processed,
-            "error_types": dict(errors.most_common()),
-            "results_dir": str(settings.results_dir),
-            "checkpoint_dir": str(settings.checkpoint_dir),
-        }
-        writer.commit()
-    except BaseException:
-        writer.abort()
-        raise
     return summary

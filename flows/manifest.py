@@ -7,8 +7,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from flows.settings import FILING_COLUMNS, SEC_MAX_RPS
-from tasks.fetch import is_sec_host, is_url, sec_user_agent_problem
+from tasks.edgar_names import is_url
+from tasks.fetch import SEC_MAX_RPS, is_sec_host, sec_user_agent_problem
+
+# Columns that may name the filing in a manifest, in order of preference.
+FILING_COLUMNS = ("path", "url", "filing", "file", "location", "filename")
 
 
 class ManifestError(ValueError):
@@ -87,7 +90,7 @@ def check_url_sources(manifest: Manifest, user_agent: str | None, max_rps: float
 
 
 def _resolve(base: Path, source: str) -> str:
-    if "://" in source:
+    if is_url(source):
         return source
     p = Path(source).expanduser()
     return str(p if p.is_absolute() else (base / p).resolve())

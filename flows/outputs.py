@@ -1,10 +1,12 @@
-"""Writing ``results/``: streamed, bounded in memory, and atomic per file.
+"""Writing ``results/``: streamed, bounded in memory, published as one set.
 
-Each output is written to a temporary file in the results directory and renamed over the old
-one only when complete, so a kill at any moment leaves either the previous or the new version
-of every file, never a torn one. Records stream through: JSON objects are written as they come,
-table rows are flushed to Parquet every ``ROW_GROUP`` rows, so memory does not grow with the
-number of filings.
+Every output is written to a temporary file in the results directory. ``commit`` then writes a
+journal (``.publish.json``: which temporary file becomes which output), renames them all and
+removes the journal. A run killed during the renames leaves the journal, and the next run (or
+``recover``) finishes them before anything else, so the directory holds either the whole
+previous set of outputs or the whole new set, never a mix and never a torn file. Records
+stream through: JSON text is written as it comes, table rows go to Parquet as Arrow tables
+(one row group per chunk), so memory does not grow with the number of filings.
 """
 
 from __future__ import annotations
@@ -19,13 +21,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from tasks.files import temp_beside, write_atomic_text
-from tasks.tables import NUMERIC_COLUMNS, TABLE_COLUMNS, Row
+from tasks.tables import SCHEMAS, TABLE_COLUMNS
 
-ROW_GROUP = 50_000
 JSON_NAME, FAILURES_NAME, SUMMARY_NAME = "parsed_form3.json", "failures.csv", "run_summary.json"
+JOURNAL_NAME = ".publish.json"
 FAILURE_COLUMNS = ("row", "source", "error", "message")
-_BOOLEAN_COLUMNS = {"no_securities_owned", "not_subject_sec16", "aff10b5one"}
-
 
 OUTPUT_NAMES = (JSON_NAME, FAILURES_NAME) + tuple(f"{t}.parquet" for t in TABLE_COLUMNS)
 # Counts that describe the output files, carried over when they are reused unchanged.
@@ -54,19 +54,19 @@ def reusable_outputs(results_dir: Path, fingerprint: str) -> dict[str, Any] | No
     }
 
 
-def _arrow_type(column: str) -> pa.DataType:
-    if column in NUMERIC_COLUMNS:
-        return pa.float64()
-    if column.endswith("_sk"):
-        return pa.int64()
-    if column in _BOOLEAN_COLUMNS:
-        return pa.bool_()
-    return pa.string()
-
-
-SCHEMAS = {
-    name: pa.schema([(c, _arrow_type(c)) for c in cols]) for name, cols in TABLE_COLUMNS.items()
-}
+def recover(results_dir: Path) -> bool:
+    """Finish a publication a kill interrupted (see module doc); True if there was one."""
+    journal = results_dir / JOURNAL_NAME
+    try:
+        moves = json.loads(journal.read_text())
+    except (OSError, ValueError):
+        journal.unlink(missing_ok=True)  # absent, or torn before any rename happened
+        return False
+    for tmp, target in moves:
+        if Path(tmp).exists():
+            os.replace(tmp, target)
+    journal.unlink()
+    return True
 
 
 class ResultsWriter:
@@ -82,7 +82,6 @@ class ResultsWriter:
         self._failures = open(self._temp(results_dir / FAILURES_NAME), "w", newline="", encoding="utf-8")
         self._failures_csv = csv.writer(self._failures)
         self._failures_csv.writerow(FAILURE_COLUMNS)
-        self._buffers: dict[str, list[Row]] = {name: [] for name in TABLE_COLUMNS}
         self._parquet = {
             name: pq.ParquetWriter(self._temp(results_dir / f"{name}.parquet"), SCHEMAS[name])
             for name in TABLE_COLUMNS
@@ -95,50 +94,40 @@ class ResultsWriter:
         self._temps[target] = tmp
         return tmp
 
-    def add_record(self, record_json: str, rows: dict[str, list[Row]]) -> None:
-        self._json.write("\n" if self._first else ",\n")
-        self._first = False
-        self._json.write(record_json)
-        for name, table_rows in rows.items():
-            buffer = self._buffers[name]
-            buffer.extend(table_rows)
-            if len(buffer) >= ROW_GROUP:
-                self._flush(name)
-        self.records += 1
+    def add_records(self, json_lines: list[str], tables: dict[str, pa.Table]) -> None:
+        """Records in output order: their JSON objects, and their rows of every table."""
+        if json_lines:
+            self._json.write(("\n" if self._first else ",\n") + ",\n".join(json_lines))
+            self._first = False
+        for name, table in tables.items():
+            if table.num_rows:
+                self._parquet[name].write_table(table)
+        self.records += len(json_lines)
 
     def add_failure(self, row: int, source: str, error: str, message: str) -> None:
         self._failures_csv.writerow((row, source, error, message))
         self.failures += 1
-
-    def _flush(self, name: str) -> None:
-        rows = self._buffers[name]
-        if not rows:
-            return
-        columns = list(zip(*rows))
-        table = pa.Table.from_arrays(
-            [pa.array(col, type=field.type) for col, field in zip(columns, SCHEMAS[name])],
-            schema=SCHEMAS[name],
-        )
-        self._parquet[name].write_table(table)
-        rows.clear()
 
     @staticmethod
     def write_summary(results_dir: Path, summary: dict[str, Any]) -> None:
         write_atomic_text(results_dir / SUMMARY_NAME, json.dumps(summary, indent=2) + "\n")
 
     def commit(self) -> None:
-        """Finish every file, then rename each into place."""
+        """Finish every file, then publish them together (see module doc)."""
         self._json.write("\n]\n" if not self._first else "]\n")
         self._json.close()
         self._failures.close()
-        for name, writer in self._parquet.items():
-            self._flush(name)
+        for writer in self._parquet.values():
             writer.close()
         # The summary vouches for the files (see reusable_outputs); while they are being
-        # replaced one by one it must not exist, or a kill here could leave a stale voucher.
+        # replaced it must not exist, or a kill here could leave a stale voucher.
         (self.dir / SUMMARY_NAME).unlink(missing_ok=True)
-        for target, tmp in self._temps.items():
-            os.replace(tmp, target)
+        moves = [[str(tmp), str(target)] for target, tmp in self._temps.items()]
+        for tmp, _ in moves:
+            with open(tmp, "rb") as fh:
+                os.fsync(fh.fileno())
+        write_atomic_text(self.dir / JOURNAL_NAME, json.dumps(moves))
+        recover(self.dir)
         self._temps.clear()
 
     def abort(self) -> None:

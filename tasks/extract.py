@@ -8,7 +8,7 @@ from tasks.edgar_names import accession_from_name
 from tasks.errors import FilingError, UnreadableFilingError
 from tasks.model import Form3Filing
 from tasks.parser import load_xml, parse_ownership_document
-from tasks.reading import read_filing
+from tasks.reading import DEFAULT_MAX_BYTES, read_filing
 from tasks.submission import split_submission
 from tasks.version import PARSER_VERSION
 
@@ -32,7 +32,7 @@ def parse_filing(data: bytes, sha256: str | None = None) -> Form3Filing:
 def parse_file(path: str) -> Form3Filing:
     """Read and parse one local file, naming it in any error (the debug command's unit)."""
     try:
-        data = read_filing(path)
+        data, _ = read_filing(path, DEFAULT_MAX_BYTES)
     except OSError as exc:  # no retries in a one-file debug run: any I/O error is final
         raise UnreadableFilingError(f"cannot read file: {exc.strerror or exc}", path) from None
     try:

@@ -38,11 +38,11 @@ from urllib.parse import urlsplit
 from tasks.errors import HttpError, TooLargeError, UnreadableFilingError
 from tasks.edgar_names import edgar_name
 from tasks.files import atomic_path
+from tasks.reading import DEFAULT_MAX_BYTES
 
 DEFAULT_USER_AGENT = "form3-pipeline/0.1 (python-urllib)"
 # The SEC's published limit for a client (all its workers together), and form3's default rate.
 SEC_MAX_RPS = 10.0
-DEFAULT_MAX_BYTES = 50 * 1024 * 1024  # Form 3 submissions are KBs; a cap against mistakes
 CHUNK = 64 * 1024
 # After a 401/403, how long this fetcher refuses to send anything (the SEC blocks for ~10 min).
 BLOCKED_SECONDS = 600.0

@@ -10,6 +10,8 @@ lack an accession number, and the hash still joins the tables. Rows are tuples i
 
 from __future__ import annotations
 
+import pyarrow as pa
+
 from tasks.model import Form3Filing, Value
 
 TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
@@ -50,8 +52,36 @@ NUMERIC_COLUMNS = frozenset({
     "undlyng_sec_shares", "undlyng_sec_value",
 })
 TABLE_NAMES = tuple(TABLE_COLUMNS)
+BOOLEAN_COLUMNS = frozenset({"no_securities_owned", "not_subject_sec16", "aff10b5one"})
 
 Row = tuple
+
+
+def arrow_type(column: str) -> pa.DataType:
+    """The Parquet type of a column: declared by the column sets above, in one place."""
+    if column in NUMERIC_COLUMNS:
+        return pa.float64()
+    if column.endswith("_sk"):
+        return pa.int64()
+    if column in BOOLEAN_COLUMNS:
+        return pa.bool_()
+    return pa.string()
+
+
+# The tables' Arrow schemas: the output Parquet files and the checkpoints' row columns.
+SCHEMAS: dict[str, pa.Schema] = {
+    name: pa.schema([(c, arrow_type(c)) for c in cols]) for name, cols in TABLE_COLUMNS.items()
+}
+
+
+def rows_to_table(name: str, rows: list[Row]) -> pa.Table:
+    """Row tuples (in ``TABLE_COLUMNS`` order) of one table to an Arrow table of its schema."""
+    schema = SCHEMAS[name]
+    columns = list(zip(*rows, strict=True)) if rows else [()] * len(schema)
+    return pa.Table.from_arrays(
+        [pa.array(col, type=field.type) for col, field in zip(columns, schema, strict=True)],
+        schema=schema,
+    )
 
 
 def _number(v: Value | None) -> float | None:

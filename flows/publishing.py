@@ -1,0 +1,150 @@
+"""Publishing a run: every manifest row's outcome, in manifest order, into ``results/``.
+
+Records are read back from the batches' Parquet checkpoints and moved with Arrow (``take``,
+``list_flatten``): the flow process never parses or re-serializes a record, it only splices in
+what the manifest alone knows (the row's ``source``, and the accession number a bare XML
+file's name gives). Filings are published in chunks, so memory is bounded by a chunk's
+batches, not by the run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from flows.checkpoints import CheckpointStore
+from flows.outputs import ResultsWriter
+from flows.planning import Planned
+from tasks.edgar_names import accession_from_name
+from tasks.tables import SCHEMAS, TABLE_COLUMNS
+from tasks.version import PARSER_VERSION
+
+CHUNK_FILINGS = 50_000
+_SOURCE = "source"
+
+
+def outputs_fingerprint(planned: list[Planned], done: dict[str, str], lost: dict[str, str]) -> str:
+    """A digest of everything the output files are made from: if it matches the last run's,
+    the files would come out byte-identical, so they need not be written again."""
+    digest = hashlib.sha256(f"parser {PARSER_VERSION}\n".encode())
+    for p in planned:
+        error = f"{p.error.kind}:{p.error.message}" if p.error else ""
+        identity = p.identity or ""
+        line = f"{p.ref.row}\t{p.ref.source}\t{identity}\t{done.get(identity)}\t{error}\t{lost.get(identity, '')}\n"
+        digest.update(line.encode())
+    return digest.hexdigest()
+
+
+def _chunks(items: list[Planned], size: int) -> Iterator[list[Planned]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _records_of(chosen: list[tuple[str, Planned]], store: CheckpointStore) -> pa.Table:
+    """One checkpoint row per chosen filing, in the given order."""
+    keys = list(dict.fromkeys(key for key, _ in chosen))
+    tables, offsets, rows_of = [], {}, {}
+    total = 0
+    for key in keys:
+        table = store.load(key)
+        offsets[key] = total
+        rows_of[key] = {identity: i for i, identity in enumerate(table.column("identity").to_pylist())}
+        tables.append(table)
+        total += table.num_rows
+    indices = pa.array([offsets[key] + rows_of[key][p.identity] for key, p in chosen], pa.int64())
+    return pa.concat_tables(tables).take(indices)
+
+
+def _table_rows(records: pa.Table, name: str, accessions: pa.Array, sources: pa.Array) -> pa.Table:
+    """The rows of one output table for these records, with the manifest's facts spliced in."""
+    column = records.column(name)
+    structs = pc.list_flatten(column).combine_chunks()
+    if not len(structs):
+        return SCHEMAS[name].empty_table()
+    parents = pc.list_parent_indices(column)
+    table = pa.Table.from_batches([pa.RecordBatch.from_struct_array(structs)])
+    table = table.set_column(0, "accession_number", accessions.take(parents))
+    if _SOURCE in TABLE_COLUMNS[name]:
+        at = TABLE_COLUMNS[name].index(_SOURCE)
+        table = table.set_column(at, _SOURCE, sources.take(parents))
+    return table
+
+
+def publish(
+    results_dir: Path,
+    planned: list[Planned],
+    done: dict[str, str],
+    store: CheckpointStore,
+    lost: dict[str, str],
+) -> dict[str, Any]:
+    """Write every row's outcome into the results files; return the facts about them that go
+    into the run summary."""
+    writer = ResultsWriter(results_dir)
+    errors: Counter[str] = Counter()
+    not_processed = 0
+    try:
+        for chunk in _chunks(planned, CHUNK_FILINGS):
+            failures: list[tuple[int, str, str, str]] = []
+            chosen: list[tuple[str, Planned]] = []
+            for p in chunk:
+                if p.error is not None:
+                    failures.append((p.ref.row, p.ref.source, p.error.kind, p.error.message))
+                    continue
+                key = done.get(p.identity) if p.identity else None
+                if key is None:
+                    why = lost.get(p.identity or "", "not processed")
+                    failures.append((p.ref.row, p.ref.source, "not_processed", why))
+                    continue
+                chosen.append((key, p))
+            if chosen:
+                records = _records_of(chosen, store)
+                kinds = records.column("error_kind").to_pylist()
+                messages = records.column("error_message").to_pylist()
+                ok = []
+                for (_, p), kind, message in zip(chosen, kinds, messages, strict=True):
+                    if kind is None:
+                        ok.append(p)
+                    else:
+                        failures.append((p.ref.row, p.ref.source, kind, message))
+                records = records.filter(pc.is_null(records.column("error_kind")))
+                sources = [p.ref.source for p in ok]
+                accessions = [
+                    a if a is not None else accession_from_name(s)
+                    for a, s in zip(records.column("accession_number").to_pylist(), sources, strict=True)
+                ]
+                lines = [
+                    '{"source": ' + json.dumps(s, ensure_ascii=False) + ', "accession_number": '
+                    + json.dumps(a) + ", " + tail
+                    for s, a, tail in zip(sources, accessions, records.column("json_tail").to_pylist(), strict=True)
+                ]
+                acc_array, src_array = pa.array(accessions, pa.string()), pa.array(sources, pa.string())
+                tables = {name: _table_rows(records, name, acc_array, src_array) for name in TABLE_COLUMNS}
+                writer.add_records(lines, tables)
+            for failure in sorted(failures):
+                writer.add_failure(*failure)
+                if failure[2] == "not_processed":
+                    not_processed += 1
+                else:
+                    errors[failure[2]] += 1
+        summary = {
+            "filings": len(planned),
+            "succeeded": writer.records,
+            "failed": writer.failures,
+            "data_errors": sum(errors.values()),
+            "not_processed": not_processed,
+            "error_types": dict(errors.most_common()),
+            "results_dir": str(results_dir),
+            "checkpoint_dir": str(store.directory),
+        }
+        writer.commit()
+    except BaseException:
+        writer.abort()
+        raise
+    return summary

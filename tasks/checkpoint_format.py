@@ -1,0 +1,117 @@
+"""A batch's results as one Parquet file that names its own schema: the checkpoint format.
+
+One row per filing of the batch: its identity, the sha256 of the bytes read, the accession
+number its header gave, either an error (``error_kind``, ``error_message``) or its record as
+JSON text (everything but ``source`` and ``accession_number``, which only the manifest knows),
+and one column per output table holding that filing's rows (``list<struct>`` typed by
+``tasks.tables.SCHEMAS``). Any Parquet reader can read it (pyarrow, pandas, DuckDB): nothing
+of ours needs importing, so moving a class never makes checkpoints unreadable, and a row
+layout that no longer matches the schema fails loudly instead of mixing layouts.
+
+Written by the worker, zstd-compressed, atomically (temporary file, rename): a file under its
+final name is always whole.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from tasks.files import atomic_path
+from tasks.model import Form3Filing
+from tasks.serialize import filing_to_dict
+from tasks.tables import SCHEMAS, TABLE_COLUMNS, rows_to_table, table_rows
+from tasks.version import PARSER_VERSION
+
+# Bump when this file's layout changes (it is part of every checkpoint key, like the parser's).
+CHECKPOINT_FORMAT = "1"
+SUFFIX = ".parquet"
+FILING_FIELDS = [
+    pa.field("identity", pa.string(), nullable=False),
+    pa.field("sha256", pa.string()),
+    pa.field("accession_number", pa.string()),
+    pa.field("error_kind", pa.string()),
+    pa.field("error_message", pa.string()),
+    pa.field("json_tail", pa.string()),
+]
+SCHEMA = pa.schema(
+    FILING_FIELDS + [pa.field(name, pa.list_(pa.struct(list(SCHEMAS[name])))) for name in TABLE_COLUMNS],
+    metadata={"form3.checkpoint_format": CHECKPOINT_FORMAT, "form3.parser_version": PARSER_VERSION},
+)
+
+
+@dataclass(slots=True)
+class BatchRecords:
+    """Collects a batch's outcomes on the worker, then writes them as one file."""
+
+    identities: list[str]
+    sha256s: list[str | None]
+    accessions: list[str | None]
+    error_kinds: list[str | None]
+    error_messages: list[str | None]
+    json_tails: list[str | None]
+    rows: dict[str, list[list[tuple]]]
+
+    @classmethod
+    def empty(cls) -> "BatchRecords":
+        return cls([], [], [], [], [], [], {name: [] for name in TABLE_COLUMNS})
+
+    def add_record(self, identity: str, filing: Form3Filing) -> None:
+        record = filing_to_dict(filing)
+        del record["source"], record["accession_number"]
+        self._add(identity, filing.sha256, filing.accession_number, None, None,
+                  json.dumps(record, ensure_ascii=False)[1:], table_rows(filing))
+
+    def add_error(self, identity: str, sha256: str | None, kind: str, message: str) -> None:
+        self._add(identity, sha256, None, kind, message, None, {})
+
+    def _add(self, identity, sha256, accession, kind, message, tail, rows) -> None:  # noqa: ANN001
+        self.identities.append(identity)
+        self.sha256s.append(sha256)
+        self.accessions.append(accession)
+        self.error_kinds.append(kind)
+        self.error_messages.append(message)
+        self.json_tails.append(tail)
+        for name in TABLE_COLUMNS:
+            self.rows[name].append(rows.get(name, []))
+
+    def to_table(self) -> pa.Table:
+        arrays: list[pa.Array] = [
+            pa.array(values, type=f.type)
+            for values, f in zip(
+                (self.identities, self.sha256s, self.accessions, self.error_kinds,
+                 self.error_messages, self.json_tails),
+                FILING_FIELDS, strict=True,
+            )
+        ]
+        for name in TABLE_COLUMNS:
+            per_filing = self.rows[name]
+            flat = [row for rows in per_filing for row in rows]
+            table = rows_to_table(name, flat)
+            offsets = [0]
+            for rows in per_filing:
+                offsets.append(offsets[-1] + len(rows))
+            structs = pa.StructArray.from_arrays(
+                [table.column(i).combine_chunks() for i in range(table.num_columns)],
+                fields=list(SCHEMAS[name]),
+            )
+            arrays.append(pa.ListArray.from_arrays(pa.array(offsets, pa.int32()), structs))
+        return pa.Table.from_arrays(arrays, schema=SCHEMA)
+
+    def write(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_path(path) as tmp:
+            pq.write_table(self.to_table(), tmp, compression="zstd")
+
+
+def read_batch(path: Path) -> pa.Table:
+    """A stored batch; refuses a file of another checkpoint format."""
+    table = pq.read_table(path)
+    found = (table.schema.metadata or {}).get(b"form3.checkpoint_format", b"").decode()
+    if found != CHECKPOINT_FORMAT:
+        raise ValueError(f"{path}: checkpoint format {found or '?'}, expected {CHECKPOINT_FORMAT}")
+    return table
