@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
 
-.PHONY: run test sample bench slurm-up slurm-down clean
+.PHONY: run test test-fast docs sample bench slurm-up slurm-down clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -16,12 +16,22 @@ $(STAMP): pyproject.toml constraints.txt
 run: $(STAMP)
 	$(VENV)/bin/form3 run data/form_3_10.csv
 
+# The fast tier: no servers, no cluster, under a minute (settings, planning, batching, the
+# resubmission loop, checkpoint format, the parser on the real corpus).
+test-fast: $(STAMP)
+	$(PY) -m pytest -q -m fast $(PYTEST_ARGS)
+
 # As root (CI, a fresh VM) the Slurm tests get a real single-node cluster and the UI tests
 # Debian's Chromium; elsewhere they are skipped with the reason (run `sudo make slurm-up`
 # and `sudo bash tests/install-browser.sh` first to include them).
-test: $(STAMP)
+test: test-fast
 	@if [ "$$(id -u)" = 0 ]; then bash deployments/local-slurm/up.sh && bash tests/install-browser.sh; fi
-	$(PY) -m pytest -q -rs $(PYTEST_ARGS)
+	$(PY) -m pytest -q -rs -m "not fast" $(PYTEST_ARGS)
+
+# The README's settings table, generated from flows/settings.py.
+docs: $(STAMP)
+	$(PY) -m flows.settings --readme README.md
+
 
 sample: $(STAMP)
 	$(PY) data/make_sample.py

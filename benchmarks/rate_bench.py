@@ -33,7 +33,7 @@ def one_slot(name: str, rate: float):
 def _worker(api: str, throttle_kind: str, name: str, rate: float, n: int, latency: float,
             out: mp.Queue) -> None:
     os.environ["PREFECT_API_URL"] = api
-    from tasks.prefect_tasks import PacedSlots
+    from tasks.rate_limit import PacedSlots
 
     throttle = PacedSlots(name, rate) if throttle_kind == "paced" else one_slot(name, rate)
     stamps = []
@@ -49,7 +49,7 @@ def measure(api: str, kind: str, rate: float, processes: int, per_process: int,
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
 
-    from tasks.prefect_tasks import slots_per_grant
+    from tasks.rate_limit import slots_per_grant
 
     name = f"bench-{kind}-{processes}-{time.time_ns()}"
     limit = slots_per_grant(rate) if kind == "paced" else 1

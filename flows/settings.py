@@ -193,5 +193,19 @@ def settings_tables() -> str:
     return "\n".join(parts)
 
 
+README_START, README_END = "<!-- settings:start -->\n", "<!-- settings:end -->"
+
+
+def write_readme_section(readme: Path) -> None:
+    """Replace the README's generated settings section with the current tables."""
+    text = readme.read_text()
+    head, _, rest = text.partition(README_START)
+    _, _, tail = rest.partition(README_END)
+    readme.write_text(head + README_START + settings_tables() + README_END + tail)
+
+
 if __name__ == "__main__":
-    sys.stdout.write(settings_tables())
+    if sys.argv[1:2] == ["--readme"]:
+        write_readme_section(Path(sys.argv[2]))
+    else:
+        sys.stdout.write(settings_tables())

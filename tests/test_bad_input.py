@@ -16,6 +16,8 @@ from tasks.errors import (
 )
 from tasks.extract import parse_file
 
+pytestmark = pytest.mark.fast
+
 BILLION_LAUGHS = b"""<?xml version="1.0"?>
 <!DOCTYPE lolz [
  <!ENTITY lol "lol">

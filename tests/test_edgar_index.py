@@ -29,6 +29,8 @@ from flows.manifest import read_manifest
 from tasks.extract import parse_file
 from tests.filing_server import FilingServer
 
+pytestmark = pytest.mark.fast
+
 REPO = Path(__file__).resolve().parents[1]
 SEC = "https://www.sec.gov/Archives/"
 UA = "form3-pipeline tests tests@example.org"

@@ -20,6 +20,8 @@ from tasks.fetch import (
 from tasks.edgar_names import edgar_name
 from tests.filing_server import FilingServer
 
+pytestmark = pytest.mark.fast
+
 UA = "Form3 Tests tests@example.org"
 FAST = FetchSettings(user_agent=UA, timeout=1.0, attempts=3, backoff=0.05)
 FILING = "0000100493-20-000092.txt"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -72,22 +73,51 @@ def test_sample_run_then_rerun_is_all_cached_and_identical(form3, tmp_path: Path
     assert _digests(results) == digests
 
 
-def test_changed_file_content_is_rehashed(form3, tmp_path: Path) -> None:
+def test_changed_file_is_parsed_again_and_a_copied_corpus_is_done(form3, tmp_path: Path) -> None:
+    """Files are identified without reading them: by the accession an EDGAR name carries,
+    else by path, size and mtime. A changed file is parsed again; a copy of an EDGAR-named
+    corpus in another folder is work already done."""
     data = tmp_path / "data"
-    shutil.copytree(REPO / "data" / "sample", data / "sample")
+    names = sorted(p.name for p in (REPO / "data" / "sample").iterdir())
+    (data / "plain").mkdir(parents=True)
+    for i, name in enumerate(names):  # names without an accession in them
+        shutil.copy(REPO / "data" / "sample" / name, data / "plain" / f"filing{i}.txt")
     manifest = data / "m.csv"
-    shutil.copy(SAMPLE, manifest)
+    manifest.write_text("path\n" + "".join(f"plain/filing{i}.txt\n" for i in range(len(names))))
     results = tmp_path / "results"
     form3("run", str(manifest), "--results", str(results))
-    files = [data / r["path"] for r in csv.DictReader(open(manifest, newline=""))]
-    # Same path, other content (another filing's bytes): the stat cache must not hide it.
-    files[0].write_bytes(files[1].read_bytes())
+    assert form3.summary(results)["parsed"] == 10
+    # Same path, other content (another filing's bytes): size and mtime change with it.
+    first, second = data / "plain" / "filing0.txt", data / "plain" / "filing1.txt"
+    first.write_bytes(second.read_bytes())
+    os.utime(first, ns=(first.stat().st_atime_ns, first.stat().st_mtime_ns + 1_000_000))
     form3("run", str(manifest), "--results", str(results))
     summary = form3.summary(results)
-    assert (summary["parsed"], summary["cached"]) == (0, 10)  # that content was parsed before
+    assert (summary["parsed"], summary["cached"]) == (1, 9)
     records = json.loads((results / "parsed_form3.json").read_text())
     assert records[0]["accession_number"] == records[1]["accession_number"]
+    assert records[0]["provenance"]["sha256"] == records[1]["provenance"]["sha256"]
     assert records[0]["source"] != records[1]["source"]
+
+    # The EDGAR-named sample, copied to another folder: recognised as done by accession.
+    form3("run", str(SAMPLE), "--results", str(results))
+    copy = tmp_path / "copy"
+    shutil.copytree(REPO / "data" / "sample", copy / "sample")
+    shutil.copy(SAMPLE, copy / "m.csv")
+    form3("run", str(copy / "m.csv"), "--results", str(results))
+    summary = form3.summary(results)
+    assert (summary["parsed"], summary["cached"], summary["batches"]) == (0, 10, 0)
+
+
+def test_column_flag_names_the_filing_column(form3, tmp_path: Path) -> None:
+    """`form3 run m.csv --column where` (issue 14's bug: the flow lost the flag)."""
+    manifest = tmp_path / "m.csv"
+    rows = [r["path"] for r in csv.DictReader(open(SAMPLE, newline=""))]
+    manifest.write_text("id,where\n" + "".join(f"{i},{REPO / 'data' / p}\n" for i, p in enumerate(rows)))
+    results = tmp_path / "results"
+    form3("run", str(manifest), "--column", "where", "--results", str(results))
+    summary = form3.summary(results)
+    assert (summary["filings"], summary["succeeded"], summary["settings"]["column"]) == (10, 10, "where")
 
 
 def test_corpus_run_tables_match_manifest(form3, corpus: Path, tmp_path: Path) -> None:

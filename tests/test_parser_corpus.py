@@ -11,6 +11,8 @@ from tasks.extract import parse_file
 from tasks.serialize import filing_to_dict
 from tasks.tables import TABLE_COLUMNS, table_rows
 
+pytestmark = pytest.mark.fast
+
 
 def test_every_form3_matches_manifest_counts(corpus: Path, corpus_manifest) -> None:
     form3 = [r for r in corpus_manifest if r["document_type"] in ("3", "3/A")]

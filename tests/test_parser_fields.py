@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import pytest
+
 from pathlib import Path
 
 from tasks.extract import parse_filing
 from tasks.model import Value
 from tasks.serialize import filing_to_dict
 from tasks.tables import TABLE_COLUMNS, table_rows
+
+pytestmark = pytest.mark.fast
 
 
 def _row(f, table: str, i: int = 0) -> dict:

@@ -22,8 +22,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from flows.local_api import api_healthy, free_port
-from flows.server import read_env_file
+from flows.server_process import api_healthy, free_port
+from flows.server_env import read_env_file
+from flows.settings import RunSettings
 from tests.conftest import REPO, require_slurm
 from tests.test_flow import OUTPUTS, SAMPLE, _digests
 
@@ -66,10 +67,11 @@ class Team:
     def inject(self, filing: Path, reads: int = ATTEMPTS) -> None:
         (self.fault_dir / f"{filing.name}.ioerror").write_text(str(reads))
 
-    def start_run(self, **parameters: str) -> str:
+    def start_run(self, **settings: str) -> str:
+        """A run as the UI's custom-run form starts it: the flow's one parameter, settings."""
         with self.client() as c:
             r = c.post(f"/deployments/{self.deployment_id}/create_flow_run",
-                       json={"parameters": parameters})
+                       json={"parameters": {"settings": settings}})
             r.raise_for_status()
             return r.json()["id"]
 
@@ -209,12 +211,13 @@ def test_server_settings_for_a_cluster_and_serve_without_a_server(tmp_path: Path
     `form3 serve` with no server to serve to says how to start one."""
     import socket
 
-    from flows.server import ServerSettings, server_environment
+    from flows.server import api_url, server_environment
+    from flows.settings import ServerSettings
 
     settings = ServerSettings(host="0.0.0.0", port=4302, database=tmp_path / "db" / "p.db")
-    assert settings.api_url == f"http://{socket.getfqdn()}:4302/api"
+    assert api_url(settings) == f"http://{socket.getfqdn()}:4302/api"
     env = server_environment(settings, "form3:secret")
-    assert env["PREFECT_UI_API_URL"] == settings.api_url
+    assert env["PREFECT_UI_API_URL"] == api_url(settings)
     assert env["PREFECT_API_DATABASE_CONNECTION_URL"] == f"sqlite+aiosqlite:///{tmp_path}/db/p.db"
     assert env["PREFECT_SERVER_API_AUTH_STRING"] == "form3:secret"
     assert "PREFECT_SERVER_API_AUTH_STRING" not in server_environment(settings, None)
@@ -258,10 +261,14 @@ def test_server_refuses_requests_without_the_auth_string(team: Team) -> None:
         r = c.get(f"/deployments/{team.deployment_id}")
         assert r.status_code == 200
         # The deployment's parameters a UI run starts from, editable there.
-        params = r.json()["parameters"]
+        params = r.json()["parameters"]["settings"]
         assert params["manifest"] == str(SAMPLE)
-        schema = r.json()["parameter_openapi_schema"]["properties"]
-        assert {"manifest", "results_dir", "cluster", "profile"} <= set(schema)
+        # The settings model is the form: every field of RunSettings, with its help text.
+        schema = r.json()["parameter_openapi_schema"]
+        assert list(schema["properties"]) == ["settings"]
+        fields = schema["definitions"]["RunSettings"]["properties"]
+        assert list(fields) == list(RunSettings.model_fields)
+        assert fields["batch_size"]["description"] == RunSettings.model_fields["batch_size"].description
     # The UI is served and told to call this port's API, not 4200's.
     ui_settings = httpx.get(team.api_url.removesuffix("/api") + "/ui-settings").json()
     assert ui_settings["api_url"] == team.api_url

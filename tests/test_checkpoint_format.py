@@ -1,0 +1,80 @@
+"""Checkpoints readable without our classes; outputs published as one set; the digest guard."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from flows.outputs import JOURNAL_NAME, SUMMARY_NAME, ResultsWriter, recover, reusable_outputs, output_sizes
+from tasks.checkpoint_format import CHECKPOINT_FORMAT, BatchRecords
+from tasks.extract import parse_file
+from tasks.output_digest import corpus_files, output_digest
+from tasks.version import OUTPUT_DIGEST, PARSER_VERSION
+from tests.conftest import REPO
+
+pytestmark = pytest.mark.fast
+NAME = "0000100493-20-000092.txt"
+
+
+def test_a_batch_file_is_plain_parquet(corpus: Path, tmp_path: Path) -> None:
+    records = BatchRecords.empty()
+    filing = parse_file(str(corpus / "filings" / NAME))
+    records.add_record("accession:0000100493-20-000092", filing)
+    records.add_error("file:/x:1:2", None, "malformed_xml", "not well-formed")
+    path = tmp_path / "b.parquet"
+    records.write(path)
+    # Read with pyarrow alone, as any tool would: no class of ours is needed.
+    table = pq.read_table(path)
+    meta = table.schema.metadata
+    assert meta[b"form3.checkpoint_format"].decode() == CHECKPOINT_FORMAT
+    assert meta[b"form3.parser_version"].decode() == PARSER_VERSION
+    rows = table.to_pylist()
+    assert rows[0]["identity"] == "accession:0000100493-20-000092"
+    assert rows[0]["accession_number"] == "0000100493-20-000092"
+    assert rows[0]["sha256"] == filing.sha256 and rows[0]["error_kind"] is None
+    record = json.loads("{" + rows[0]["json_tail"])
+    assert record["company_cik"] == filing.document.issuer.cik
+    assert [o["rptownercik"] for o in rows[0]["reporting_owners"]] == [o.cik for o in filing.document.reporting_owners]
+    assert (rows[1]["error_kind"], rows[1]["submissions"]) == ("malformed_xml", [])
+    assert [p.name for p in tmp_path.iterdir()] == ["b.parquet"]  # no temporary file left
+
+
+def test_output_digest_is_tied_to_the_parser_version(corpus: Path) -> None:
+    digest = output_digest(corpus_files(corpus))
+    assert digest == OUTPUT_DIGEST, (
+        f"the parser's output changed (digest {digest}): bump PARSER_VERSION in "
+        "tasks/version.py and update OUTPUT_DIGEST to this digest"
+    )
+
+
+def _write_set(results: Path, marker: str) -> None:
+    writer = ResultsWriter(results)
+    writer.add_failure(2, marker, "unreadable", "x")
+    writer.commit()
+    ResultsWriter.write_summary(results, {"outputs_fingerprint": marker, "output_bytes": output_sizes(results)})
+
+
+def test_outputs_are_published_as_one_set(tmp_path: Path) -> None:
+    results = tmp_path / "results"
+    _write_set(results, "old")
+    assert reusable_outputs(results, "old") is not None and reusable_outputs(results, "new") is None
+    # A kill between the journal and the renames: the new set is half in place.
+    writer = ResultsWriter(results)
+    writer.add_failure(2, "new", "unreadable", "x")
+    writer._json.write("]\n"); writer._json.close(); writer._failures.close()
+    for w in writer._parquet.values():
+        w.close()
+    moves = [[str(tmp), str(target)] for target, tmp in writer._temps.items()]
+    (results / JOURNAL_NAME).write_text(json.dumps(moves))
+    (results / SUMMARY_NAME).unlink()
+    os.replace(*moves[1])  # failures.csv renamed, the rest not yet
+    assert "new" in (results / "failures.csv").read_text()
+    assert recover(results) is True
+    assert not (results / JOURNAL_NAME).exists()
+    assert sorted(p.name for p in results.iterdir() if p.name.startswith(".")) == []
+    assert (results / "parsed_form3.json").read_text() == "[]\n"
+    assert not recover(results)
