@@ -254,3 +254,66 @@ def test_profile_must_match_an_explicit_cluster_kind(form3, tmp_path: Path) -> N
     proc = form3("run", str(SAMPLE), "--cluster", "local", "--profile", "single-node", check=False)
     assert proc.returncode == 2
     assert "'single-node' is a slurm profile, not local" in proc.stderr
+
+
+def test_devices_fifos_and_huge_files_fail_alone(form3, tmp_path: Path) -> None:
+    """/dev/zero once made the flow process read until the OOM killer ended it. Now the
+    login node only stats, workers read at most the cap: three rows in failures.csv."""
+    import os
+
+    fifo = tmp_path / "pipe.txt"
+    os.mkfifo(fifo)
+    huge = tmp_path / "huge.txt"
+    with open(huge, "wb") as fh:
+        fh.truncate(200 * 1024 * 1024)  # 200 MB, sparse
+    rows = [str(REPO / "data" / r["path"]) for r in csv.DictReader(open(SAMPLE, newline=""))]
+    manifest = tmp_path / "m.csv"
+    manifest.write_text("path\n" + "\n".join(rows[:3] + ["/dev/zero", str(fifo), str(huge)] + rows[3:]) + "\n")
+    results = tmp_path / "results"
+    form3("run", str(manifest), "--results", str(results))
+    summary = form3.summary(results)
+    assert (summary["filings"], summary["succeeded"], summary["failed"]) == (13, 10, 3)
+    failures = list(csv.DictReader(open(results / "failures.csv")))
+    assert [(f["row"], f["source"], f["error"], f["message"]) for f in failures] == [
+        ("5", "/dev/zero", "unreadable", "not a regular file (a device)"),
+        ("6", str(fifo), "unreadable", "not a regular file (a FIFO)"),
+        ("7", str(huge), "too_large", "209,715,200 bytes over the cap of 52,428,800"),
+    ]
+
+
+def test_prefect_client_reads_our_task_runs(form3, prefect_api: str, tmp_path: Path) -> None:
+    """What the task persists is plain JSON: Prefect's own client and CLI read the task runs
+    and their results (the compressed pickle once broke read_task_runs)."""
+    import asyncio
+    import subprocess
+    import sys
+    import uuid
+
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    from tests.conftest import cli_env
+
+    results = tmp_path / "results"
+    form3("run", str(SAMPLE), "--results", str(results), "--batch-size", "4")
+    run_id = uuid.UUID(form3.summary(results)["flow_run_id"])
+
+    async def read():
+        async with get_client() as client:
+            runs = await client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[run_id])))
+            return [(r.name, r.state.name, await r.state.result(raise_on_failure=False)) for r in runs]
+
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    with temporary_settings({PREFECT_API_URL: prefect_api}):
+        task_runs = asyncio.run(read())
+    assert sorted(name for name, _, _ in task_runs) == [
+        "extract rows 10-11 (2 filings)", "extract rows 2-5 (4 filings)", "extract rows 6-9 (4 filings)",
+    ]
+    assert all(state == "Completed" for _, state, _ in task_runs)
+    summaries = [r for _, _, r in task_runs]
+    assert sorted(s["filings"] for s in summaries) == [2, 4, 4]
+    assert all((results / ".checkpoints" / "batches" / s["records"]).is_file() for s in summaries)
+    ls = subprocess.run([sys.executable, "-m", "prefect", "task-run", "ls"], capture_output=True,
+                        text=True, env=cli_env(prefect_api), timeout=120)
+    assert ls.returncode == 0 and "extract rows 2-5" in ls.stdout, ls.stderr[-2000:]
