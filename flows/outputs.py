@@ -19,12 +19,11 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from tasks.tables import NUMERIC_COLUMNS, TABLE_COLUMNS, Row
+from tasks.tables import SCHEMAS, TABLE_COLUMNS, Row
 
 ROW_GROUP = 50_000
 JSON_NAME, FAILURES_NAME, SUMMARY_NAME = "parsed_form3.json", "failures.csv", "run_summary.json"
 FAILURE_COLUMNS = ("row", "source", "error", "message")
-_BOOLEAN_COLUMNS = {"no_securities_owned", "not_subject_sec16", "aff10b5one"}
 
 
 OUTPUT_NAMES = (JSON_NAME, FAILURES_NAME) + tuple(f"{t}.parquet" for t in TABLE_COLUMNS)
@@ -52,21 +51,6 @@ def reusable_outputs(results_dir: Path, fingerprint: str) -> dict[str, Any] | No
     return {k: previous[k] for k in _OUTPUT_FACTS if k in previous} | {
         "results_dir": str(results_dir), "checkpoint_dir": previous.get("checkpoint_dir"),
     }
-
-
-def _arrow_type(column: str) -> pa.DataType:
-    if column in NUMERIC_COLUMNS:
-        return pa.float64()
-    if column.endswith("_sk"):
-        return pa.int64()
-    if column in _BOOLEAN_COLUMNS:
-        return pa.bool_()
-    return pa.string()
-
-
-SCHEMAS = {
-    name: pa.schema([(c, _arrow_type(c)) for c in cols]) for name, cols in TABLE_COLUMNS.items()
-}
 
 
 def _umask() -> int:

@@ -141,6 +141,10 @@ def _reporting_owner(el: etree._Element) -> ReportingOwner:
         state=text("rptOwnerState"),
         zip_code=text("rptOwnerZipCode"),
         state_description=text("rptOwnerStateDescription"),
+        non_us_address_flag=_flag(text("rptOwnerNonUSAddressFlag")),
+        non_us_state_territory=text("rptOwnerNonUSStateTerritory"),
+        country=text("rptOwnerCountry"),
+        good_address=_flag(text("rptOwnerGoodAddress")),
         is_director=_flag(text("isDirector")) is True,
         is_officer=_flag(text("isOfficer")) is True,
         is_ten_percent_owner=_flag(text("isTenPercentOwner")) is True,
@@ -153,6 +157,7 @@ def _reporting_owner(el: etree._Element) -> ReportingOwner:
 # XML tag of each value-bearing holding field → the record's attribute.
 _NONDERIVATIVE_FIELDS = {
     "securityTitle": "security_title",
+    "transactionFormType": "transaction_form_type",
     "sharesOwnedFollowingTransaction": "shares_owned",
     "valueOwnedFollowingTransaction": "value_owned",
     "directOrIndirectOwnership": "direct_or_indirect",
@@ -263,7 +268,7 @@ def parse_ownership_document(root: etree._Element) -> OwnershipDocument:
         document_type=document_type,
         period_of_report=scalars.get("periodOfReport"),
         date_of_original_submission=scalars.get("dateOfOriginalSubmission"),
-        no_securities_owned=_flag(scalars.get("noSecuritiesOwned")) is True,
+        no_securities_owned=_flag(scalars.get("noSecuritiesOwned")),
         not_subject_to_section16=_flag(scalars.get("notSubjectToSection16")),
         aff10b5_one=_flag(scalars.get("aff10b5One")),
         issuer=issuer,
@@ -273,4 +278,6 @@ def parse_ownership_document(root: etree._Element) -> OwnershipDocument:
         footnotes=footnotes,
         remarks=remarks,
         signatures=tuple(signatures),
+        form3_holdings_reported=_flag(scalars.get("form3HoldingsReported")),
+        form4_transactions_reported=_flag(scalars.get("form4TransactionsReported")),
     )

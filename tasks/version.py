@@ -5,4 +5,4 @@ field, a fixed value, a renamed column): every cached result is then recomputed 
 run. Nothing else about the code (its source text, the run, the file's path) is in the key.
 """
 
-PARSER_VERSION = "1"
+PARSER_VERSION = "2"
