@@ -97,7 +97,7 @@ def compare(results: Path, sec_dir: Path) -> tuple[list[TableReport], set[str], 
         raise FileNotFoundError(f"no SUBMISSION.tsv in {ours_dir} (run form3 run first)")
     if sec_sub is None:
         raise FileNotFoundError(f"no SUBMISSION.tsv in {sec_dir}")
-    ours_acc = set(_read(ours_sub)[1])
+    ours_acc = set(_read(ours_sub)[1]) - {""}  # a bare XML without accession cannot be matched
     sec_acc = set(_read(sec_sub, ours_acc)[1])
     both = ours_acc & sec_acc
     reports = []
@@ -111,6 +111,8 @@ def compare(results: Path, sec_dir: Path) -> tuple[list[TableReport], set[str], 
 
 def format_report(reports: list[TableReport], ours_acc: set[str], both: set[str]) -> str:
     lines = [f"accessions: ours {len(ours_acc)}, in both {len(both)}"]
+    if not both:
+        return lines[0] + "\nno accession in common: nothing to compare\n"
     for r in reports:
         lines.append(
             f"{r.name}: {r.paired} rows paired (ours {r.rows_ours}, SEC {r.rows_sec})"
