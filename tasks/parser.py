@@ -125,13 +125,9 @@ def _issuer(el: etree._Element) -> Issuer:
 
 def _reporting_owner(el: etree._Element) -> ReportingOwner:
     # Every leaf tag under reportingOwner is unique (rptOwner*, is*, officerTitle, …), so one
-    # C-level walk into a dict replaces a lookup per sub-section.
-    leaf = {d.tag: d.text for d in el.iter()}
-
-    def text(tag: str) -> str | None:
-        t = leaf.get(tag)
-        return (t.strip() or None) if t else None
-
+    # C-level walk into a dict of stripped texts replaces a lookup per sub-section.
+    leaf = {d.tag: (t.strip() or None) if (t := d.text) else None for d in el.iter()}
+    text = leaf.get
     return ReportingOwner(
         cik=text("rptOwnerCik"),
         name=text("rptOwnerName"),
@@ -145,10 +141,10 @@ def _reporting_owner(el: etree._Element) -> ReportingOwner:
         non_us_state_territory=text("rptOwnerNonUSStateTerritory"),
         country=text("rptOwnerCountry"),
         good_address=_flag(text("rptOwnerGoodAddress")),
-        is_director=_flag(text("isDirector")) is True,
-        is_officer=_flag(text("isOfficer")) is True,
-        is_ten_percent_owner=_flag(text("isTenPercentOwner")) is True,
-        is_other=_flag(text("isOther")) is True,
+        is_director=text("isDirector") in _TRUE,
+        is_officer=text("isOfficer") in _TRUE,
+        is_ten_percent_owner=text("isTenPercentOwner") in _TRUE,
+        is_other=text("isOther") in _TRUE,
         officer_title=text("officerTitle"),
         other_text=text("otherText"),
     )
