@@ -19,7 +19,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from tasks.checkpoint_format import read_batch
-from tasks.prefect_tasks import KEY_PREFIX
+from tasks.batch import KEY_PREFIX
 
 INDEX_NAME = "index.jsonl"
 BATCHES_DIR = "batches"

@@ -115,6 +115,16 @@ def _manifest(args: argparse.Namespace) -> int:
     return 0
 
 
+def _compare_sec(args: argparse.Namespace) -> int:
+    from tasks.compare_sec import main as compare_sec
+
+    try:
+        return compare_sec(args.results, args.sec_dir)
+    except FileNotFoundError as exc:
+        print(f"form3 compare-sec: {exc}", file=sys.stderr)
+        return 2
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="form3", description="SEC Form 3 filings to research tables."
@@ -167,6 +177,12 @@ def build_parser() -> argparse.ArgumentParser:
                         "(then the column is path) (default https://www.sec.gov/Archives/)")
     add_arguments(m, IndexSettings)
     m.set_defaults(func=_manifest)
+
+    c = sub.add_parser("compare-sec", help="compare our SEC-layout tables with a downloaded SEC data set")
+    c.add_argument("results", metavar="RESULTS", type=Path, help="a results directory (its sec/ TSVs)")
+    c.add_argument("sec_dir", metavar="SEC_DIR", type=Path,
+                   help="an unzipped SEC Insider Transactions data set (SUBMISSION.tsv, …)")
+    c.set_defaults(func=_compare_sec)
     return parser
 
 

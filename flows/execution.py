@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from tasks.prefect_tasks import Batch
+from tasks.batch import Batch
 
 SUBMIT_ROUNDS = 3
 

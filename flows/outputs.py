@@ -21,13 +21,18 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from tasks.files import temp_beside, write_atomic_text
+from tasks.sec_tsv import sec_file_names, write_sec_tsv
 from tasks.tables import SCHEMAS, TABLE_COLUMNS
 
 JSON_NAME, FAILURES_NAME, SUMMARY_NAME = "parsed_form3.json", "failures.csv", "run_summary.json"
 JOURNAL_NAME = ".publish.json"
 FAILURE_COLUMNS = ("row", "source", "error", "message")
 
-OUTPUT_NAMES = (JSON_NAME, FAILURES_NAME) + tuple(f"{t}.parquet" for t in TABLE_COLUMNS)
+SEC_DIR = "sec"  # the SEC data sets' layout (tasks/sec_tsv.py), made from the Parquet tables
+OUTPUT_NAMES = (
+    (JSON_NAME, FAILURES_NAME) + tuple(f"{t}.parquet" for t in TABLE_COLUMNS)
+    + tuple(f"{SEC_DIR}/{n}" for n in sec_file_names())
+)
 # Counts that describe the output files, carried over when they are reused unchanged.
 _OUTPUT_FACTS = ("filings", "succeeded", "failed", "data_errors", "not_processed", "error_types")
 
@@ -119,6 +124,12 @@ class ResultsWriter:
         self._failures.close()
         for writer in self._parquet.values():
             writer.close()
+        sec = self.dir / SEC_DIR
+        sec.mkdir(exist_ok=True)
+        write_sec_tsv(
+            {t: self._temps[self.dir / f"{t}.parquet"] for t in TABLE_COLUMNS},
+            {n: self._temp(sec / n) for n in sec_file_names()},
+        )
         # The summary vouches for the files (see reusable_outputs); while they are being
         # replaced it must not exist, or a kill here could leave a stale voucher.
         (self.dir / SUMMARY_NAME).unlink(missing_ok=True)

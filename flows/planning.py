@@ -19,7 +19,7 @@ from flows.settings import RunSettings
 from tasks.edgar_names import edgar_name, is_url
 from tasks.errors import FilingError, UnreadableFilingError
 from tasks.fetch import FetchPlan
-from tasks.prefect_tasks import Batch, file_identity
+from tasks.batch import Batch, file_identity
 from tasks.reading import check_stat
 
 # A batch is the unit Prefect orchestrates (~50-65 ms of overhead each on Dask) and the unit

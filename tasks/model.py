@@ -47,6 +47,11 @@ class ReportingOwner:
     state: str | None = None
     zip_code: str | None = None
     state_description: str | None = None
+    # Schema X0508 (tech spec v5.5) address elements; None when not filed (older schemas).
+    non_us_address_flag: bool | None = None
+    non_us_state_territory: str | None = None
+    country: str | None = None
+    good_address: bool | None = None
     # rptOwnerCcc (the filer's EDGAR confirmation code) is deliberately left out: it is a
     # credential, never shown in the SEC's public data sets.
     is_director: bool = False
@@ -88,6 +93,9 @@ class ReportingOwner:
 @dataclass(slots=True)
 class NonDerivativeHolding:
     security_title: Value | None = None
+    # transactionFormType is a Form 5 holding element (a holding first reported on a Form 3 or
+    # 4); a Form 3 has none, but the SEC's TRANS_FORM_TYPE column exists, so it is kept if filed.
+    transaction_form_type: Value | None = None
     shares_owned: Value | None = None
     value_owned: Value | None = None
     direct_or_indirect: Value | None = None
@@ -98,6 +106,7 @@ class NonDerivativeHolding:
 class DerivativeHolding:
     security_title: Value | None = None
     conversion_or_exercise_price: Value | None = None
+    transaction_form_type: Value | None = None
     exercise_date: Value | None = None
     expiration_date: Value | None = None
     underlying_security_title: Value | None = None
@@ -148,7 +157,9 @@ class OwnershipDocument:
     document_type: str
     period_of_report: str | None
     date_of_original_submission: str | None
-    no_securities_owned: bool
+    # None when the element is absent (it is optional); the SEC's NO_SECURITIES_OWNED is then
+    # derived from the holdings (see tasks/sec_tsv.py).
+    no_securities_owned: bool | None
     not_subject_to_section16: bool | None
     aff10b5_one: bool | None
     issuer: Issuer
@@ -158,6 +169,10 @@ class OwnershipDocument:
     footnotes: tuple[Footnote, ...]
     remarks: str | None
     signatures: tuple[Signature, ...]
+    # Form 5 elements that the SEC's SUBMISSION table has columns for (FORM3_HOLDINGS_REPORTED,
+    # FORM4_TRANS_REPORTED); absent from a Form 3, kept if a filer writes them.
+    form3_holdings_reported: bool | None = None
+    form4_transactions_reported: bool | None = None
 
 
 @dataclass(slots=True)

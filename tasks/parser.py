@@ -125,13 +125,9 @@ def _issuer(el: etree._Element) -> Issuer:
 
 def _reporting_owner(el: etree._Element) -> ReportingOwner:
     # Every leaf tag under reportingOwner is unique (rptOwner*, is*, officerTitle, …), so one
-    # C-level walk into a dict replaces a lookup per sub-section.
-    leaf = {d.tag: d.text for d in el.iter()}
-
-    def text(tag: str) -> str | None:
-        t = leaf.get(tag)
-        return (t.strip() or None) if t else None
-
+    # C-level walk into a dict of stripped texts replaces a lookup per sub-section.
+    leaf = {d.tag: (t.strip() or None) if (t := d.text) else None for d in el.iter()}
+    text = leaf.get
     return ReportingOwner(
         cik=text("rptOwnerCik"),
         name=text("rptOwnerName"),
@@ -141,10 +137,14 @@ def _reporting_owner(el: etree._Element) -> ReportingOwner:
         state=text("rptOwnerState"),
         zip_code=text("rptOwnerZipCode"),
         state_description=text("rptOwnerStateDescription"),
-        is_director=_flag(text("isDirector")) is True,
-        is_officer=_flag(text("isOfficer")) is True,
-        is_ten_percent_owner=_flag(text("isTenPercentOwner")) is True,
-        is_other=_flag(text("isOther")) is True,
+        non_us_address_flag=_flag(text("rptOwnerNonUSAddressFlag")),
+        non_us_state_territory=text("rptOwnerNonUSStateTerritory"),
+        country=text("rptOwnerCountry"),
+        good_address=_flag(text("rptOwnerGoodAddress")),
+        is_director=text("isDirector") in _TRUE,
+        is_officer=text("isOfficer") in _TRUE,
+        is_ten_percent_owner=text("isTenPercentOwner") in _TRUE,
+        is_other=text("isOther") in _TRUE,
         officer_title=text("officerTitle"),
         other_text=text("otherText"),
     )
@@ -153,6 +153,7 @@ def _reporting_owner(el: etree._Element) -> ReportingOwner:
 # XML tag of each value-bearing holding field → the record's attribute.
 _NONDERIVATIVE_FIELDS = {
     "securityTitle": "security_title",
+    "transactionFormType": "transaction_form_type",
     "sharesOwnedFollowingTransaction": "shares_owned",
     "valueOwnedFollowingTransaction": "value_owned",
     "directOrIndirectOwnership": "direct_or_indirect",
@@ -263,7 +264,7 @@ def parse_ownership_document(root: etree._Element) -> OwnershipDocument:
         document_type=document_type,
         period_of_report=scalars.get("periodOfReport"),
         date_of_original_submission=scalars.get("dateOfOriginalSubmission"),
-        no_securities_owned=_flag(scalars.get("noSecuritiesOwned")) is True,
+        no_securities_owned=_flag(scalars.get("noSecuritiesOwned")),
         not_subject_to_section16=_flag(scalars.get("notSubjectToSection16")),
         aff10b5_one=_flag(scalars.get("aff10b5One")),
         issuer=issuer,
@@ -273,4 +274,6 @@ def parse_ownership_document(root: etree._Element) -> OwnershipDocument:
         footnotes=footnotes,
         remarks=remarks,
         signatures=tuple(signatures),
+        form3_holdings_reported=_flag(scalars.get("form3HoldingsReported")),
+        form4_transactions_reported=_flag(scalars.get("form4TransactionsReported")),
     )

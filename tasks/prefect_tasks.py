@@ -5,65 +5,22 @@ is a batch. Its cache key is what the filings ARE (their identities: an EDGAR ac
 path with its size and mtime, or a URL) plus the parser and checkpoint versions; the records
 go to one Parquet file per batch (``tasks.checkpoint_format``), written by the worker, and
 the task returns (and Prefect persists, as plain JSON any Prefect client can read) a small
-summary that names that file. The worker is the only process that reads a filing's bytes:
-it computes their sha256, bounded by the size cap.
+summary that names that file. The work itself is ``tasks.batch.extract_items``: the worker
+is the only process that reads a filing's bytes.
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
 import socket
 import time
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from prefect import get_run_logger, task
 from prefect.context import TaskRunContext
 
-from tasks.checkpoint_format import CHECKPOINT_FORMAT, SUFFIX, BatchRecords
-from tasks.edgar_names import is_url
-from tasks.errors import FilingError
-from tasks.extract import parse_filing, sha256_of
-from tasks.fetch import Fetcher, FetchPlan
+from tasks.batch import Batch, extract_items
 from tasks.rate_limit import url_fetcher
-from tasks.reading import inject_fault, read_filing
-from tasks.version import PARSER_VERSION
-
-# Every checkpoint key starts so; a new parser version or checkpoint format makes all older
-# ones unreachable.
-KEY_PREFIX = f"form3-p{PARSER_VERSION}-c{CHECKPOINT_FORMAT}-"
-FILE_IDENTITY = "file:"  # file:<path>:<size>:<mtime_ns>, for a local file EDGAR did not name
-
-
-def file_identity(path: str, size: int, mtime_ns: int) -> str:
-    """What a local file without an accession in its name IS, as make and rsync decide."""
-    return f"{FILE_IDENTITY}{path}:{size}:{mtime_ns}"
-
-
-class FileChangedError(OSError):
-    """The file is not the one planned (size or mtime differ): a rerun plans it anew."""
-
-
-@dataclass(slots=True, frozen=True)
-class Batch:
-    """Filings to parse: (identity, location) pairs, unique by identity."""
-
-    label: str
-    items: tuple[tuple[str, str], ...]
-    records_dir: str  # where the worker writes the batch's Parquet file (shared storage)
-    max_bytes: int  # the size cap of one filing
-    fetch: FetchPlan | None = None  # how to get URL items (plain settings; not in the key)
-
-    @property
-    def cache_key(self) -> str:
-        digest = hashlib.sha256("\n".join(sorted(i for i, _ in self.items)).encode()).hexdigest()
-        return KEY_PREFIX + digest[:40]
-
-    @property
-    def records_path(self) -> Path:
-        return Path(self.records_dir) / (self.cache_key + SUFFIX)
 
 
 def batch_cache_key(context: TaskRunContext, parameters: dict[str, Any]) -> str:
@@ -80,17 +37,6 @@ def is_infrastructure_error(task: Any, task_run: Any, state: Any) -> bool:
     except Exception:
         return False
     return False
-
-
-def _read(identity: str, location: str, batch: Batch, fetcher: Fetcher | None) -> bytes:
-    if is_url(location):  # from the mirror/cache, or fetched
-        if batch.fetch is None or fetcher is None:
-            raise ValueError(f"batch {batch.label} has URLs but no fetch plan")
-        return fetcher.read(location, batch.fetch.target(location))
-    data, st = read_filing(location, batch.max_bytes)
-    if identity.startswith(FILE_IDENTITY) and identity != file_identity(location, st.st_size, st.st_mtime_ns):
-        raise FileChangedError(f"{location} changed since the run was planned")
-    return data
 
 
 @task(
@@ -110,20 +56,8 @@ def _read(identity: str, location: str, batch: Batch, fetcher: Fetcher | None) -
 def extract_batch(batch: Batch) -> dict[str, Any]:
     """Parse the batch's filings into its records file; return what the flow needs to know."""
     started = time.perf_counter()
-    records = BatchRecords.empty()
-    io_errors: dict[str, str] = {}
     fetcher = url_fetcher(batch.fetch) if batch.fetch is not None else None
-    for identity, location in batch.items:
-        sha256 = None
-        try:
-            inject_fault(location)
-            data = _read(identity, location, batch, fetcher)
-            sha256 = sha256_of(data)
-            records.add_record(identity, parse_filing(data, sha256))
-        except FilingError as exc:
-            records.add_error(identity, sha256, exc.kind, exc.message)
-        except (OSError, TimeoutError) as exc:
-            io_errors[identity] = f"{type(exc).__name__}: {exc}"
+    records, io_errors = extract_items(batch, fetcher)
     if fetcher is not None and fetcher.requests:
         get_run_logger().info(
             "%s: %d HTTP requests in %.1fs", batch.label, fetcher.requests,

@@ -8,11 +8,9 @@ slower, and this runs once per filing.
 
 from __future__ import annotations
 
-import json
 from dataclasses import fields
-from typing import Any, NamedTuple
+from typing import Any
 
-from tasks.edgar_names import accession_from_name
 from tasks.model import (
     DerivativeHolding,
     Form3Filing,
@@ -21,9 +19,6 @@ from tasks.model import (
     SecHeader,
     value_dict,
 )
-from tasks.tables import TABLE_COLUMNS, table_rows
-
-SUBMISSION_SOURCE = TABLE_COLUMNS["submissions"].index("source")
 
 
 def _owner(o: ReportingOwner) -> dict[str, Any]:
@@ -36,6 +31,10 @@ def _owner(o: ReportingOwner) -> dict[str, Any]:
         "state": o.state,
         "zip_code": o.zip_code,
         "state_description": o.state_description,
+        "non_us_address_flag": o.non_us_address_flag,
+        "non_us_state_territory": o.non_us_state_territory,
+        "country": o.country,
+        "good_address": o.good_address,
         "is_director": o.is_director,
         "is_officer": o.is_officer,
         "is_ten_percent_owner": o.is_ten_percent_owner,
@@ -82,6 +81,8 @@ def filing_to_dict(f: Form3Filing) -> dict[str, Any]:
         "no_securities_owned": doc.no_securities_owned,
         "not_subject_to_section16": doc.not_subject_to_section16,
         "aff10b5_one": doc.aff10b5_one,
+        "form3_holdings_reported": doc.form3_holdings_reported,
+        "form4_transactions_reported": doc.form4_transactions_reported,
         "issuer": {
             "cik": doc.issuer.cik,
             "name": doc.issuer.name,
@@ -97,40 +98,3 @@ def filing_to_dict(f: Form3Filing) -> dict[str, Any]:
         "header": _header(f.header),
         "provenance": {"sha256": f.sha256, "parser_version": f.parser_version},
     }
-
-
-class PreparedRecord(NamedTuple):
-    """A filing serialized on the worker, minus what only the manifest knows.
-
-    What the bytes determine is made into JSON text and table rows where the CPU is (the
-    workers); the flow only splices in the source (and, for a bare XML file, the accession
-    number its name gives). Builtins only, so checkpoints pickle and load fast.
-    """
-
-    accession_number: str | None
-    json_tail: str  # the record's JSON object after its "source" and "accession_number"
-    rows: dict[str, list[tuple]]
-
-
-def prepare_record(f: Form3Filing) -> PreparedRecord:
-    record = filing_to_dict(f)
-    del record["source"], record["accession_number"]
-    return PreparedRecord(f.accession_number, json.dumps(record, ensure_ascii=False)[1:], table_rows(f))
-
-
-def finish_record(p: PreparedRecord, source: str) -> tuple[str, dict[str, list[tuple]]]:
-    """The JSON line and table rows of a prepared record found at ``source``.
-
-    Equal to ``json.dumps(filing_to_dict(f.at(source, …)))`` and ``table_rows`` of the same.
-    """
-    accession = p.accession_number or accession_from_name(source)
-    line = (
-        '{"source": ' + json.dumps(source, ensure_ascii=False)
-        + ', "accession_number": ' + json.dumps(accession) + ", " + p.json_tail
-    )
-    rows = p.rows
-    if accession != p.accession_number:
-        rows = {name: [(accession,) + r[1:] for r in table] for name, table in rows.items()}
-    submission = rows["submissions"][0]
-    rows = dict(rows, submissions=[submission[:SUBMISSION_SOURCE] + (source,) + submission[SUBMISSION_SOURCE + 1 :]])
-    return line, rows

@@ -11,7 +11,7 @@ import pytest
 from flows.execution import SUBMIT_ROUNDS, Outcome, run_batches
 from flows.planning import make_batches
 from tasks.checkpoint_format import BatchRecords
-from tasks.prefect_tasks import Batch
+from tasks.batch import Batch
 
 pytestmark = pytest.mark.fast
 LOG = logging.getLogger("test")

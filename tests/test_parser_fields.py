@@ -169,19 +169,18 @@ def test_identical_bytes_give_identical_cached_parts(corpus: Path) -> None:
     assert a == b and a.source is None  # the source is attached later, not by the parser
 
 
-def test_prepared_record_spliced_with_source_equals_direct_serialization(filing) -> None:
+def test_published_record_with_its_source_equals_direct_serialization(filing, corpus, tmp_path) -> None:
+    """The worker stores what the bytes determine; publishing splices in the source (and a
+    bare XML file's name-derived accession): the result equals serializing directly."""
     import json
 
+    from flows.publishing import publish_files
     from tasks.edgar_names import accession_from_name
-    from tasks.serialize import finish_record, prepare_record
 
-    for name in ("0000100493-20-000092.txt", "0001181431-10-034759.xml"):
-        f = filing(name)
-        bare = f.at(None)  # as cached: no source, no name-derived accession
-        bare.source = None
-        source = f"some/dir/{name}"
-        line, rows = finish_record(prepare_record(bare), source)
-        expected = f.at(source, accession_from_name(source))
-        assert json.loads(line) == filing_to_dict(expected)
-        assert line == json.dumps(filing_to_dict(expected), ensure_ascii=False)
-        assert rows == table_rows(expected)
+    names = ("0000100493-20-000092.txt", "0001181431-10-034759.xml")
+    paths = [corpus / "filings" / n for n in names]
+    publish_files(tmp_path / "results", paths)
+    lines = (tmp_path / "results" / "parsed_form3.json").read_text().splitlines()[1:-1]
+    for name, path, line in zip(names, paths, lines, strict=True):
+        expected = filing(name).at(str(path), accession_from_name(str(path)))
+        assert line.rstrip(",") == json.dumps(filing_to_dict(expected), ensure_ascii=False)
