@@ -18,7 +18,7 @@ import os
 import queue
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +31,7 @@ from prefect.states import Failed
 
 from flows.checkpoints import CheckpointStore
 from flows.cluster import ClusterProfile, check_api_reachable, get_profile, task_runner_for
+from flows.cluster_watch import POLL_SECONDS, watch_cluster
 from flows.local_api import configured_api_url, drain_to_api
 from flows.manifest import FilingRef, check_url_sources, read_manifest
 from flows.outputs import ResultsWriter, output_sizes, reusable_outputs
@@ -150,8 +151,10 @@ def make_batches(
 
 def _in_completion_order(
     submitted: list[tuple[PrefectFuture, Batch]],
+    check: Callable[[], None] | None = None,
 ) -> Iterator[tuple[PrefectFuture, Batch]]:
-    """Yield each future as it finishes and forget it at once.
+    """Yield each future as it finishes and forget it at once; while waiting, ``check()``
+    (the cluster watch) may raise to end the wait.
 
     ``prefect.futures.as_completed`` keeps every future (and the result it carries) until the
     loop ends; here only unfinished futures are referenced.
@@ -162,7 +165,13 @@ def _in_completion_order(
     for future, _ in pending.values():
         future.add_done_callback(lambda f: finished.put(f.task_run_id))
     while pending:
-        item = pending.pop(finished.get())
+        try:
+            task_run_id = finished.get(timeout=POLL_SECONDS)
+        except queue.Empty:
+            if check is not None:
+                check()
+            continue
+        item = pending.pop(task_run_id)
         yield item
         del item
 
@@ -224,12 +233,12 @@ def run_batches(
     progress = Progress(sum(len(b.items) for b in batches), logger)
     # A Path, not a block: Prefect takes a plain string as the name of a saved block.
     task = extract_batch.with_options(result_storage=store.directory)
-    with task_runner_for(profile) as runner:
+    with task_runner_for(profile) as runner, watch_cluster(runner, profile, logger) as watch:
         todo = batches
         for round_ in range(1, SUBMIT_ROUNDS + 1):
             submitted = [(runner.submit(task, {"batch": b}), b) for b in todo]
             todo = []
-            for future, batch in _in_completion_order(submitted):
+            for future, batch in _in_completion_order(submitted, watch and watch.check):
                 shas = [s for s, _ in batch.items]
                 future.wait()  # the final state from Dask, not from the (lagging) API
                 state = future.state
