@@ -132,6 +132,12 @@ def _manifest(args: argparse.Namespace) -> int:
     return 0
 
 
+def _profile(args: argparse.Namespace) -> int:
+    from flows.profile_command import show_profile
+
+    return show_profile(args.name)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="form3", description="SEC Form 3 filings to research tables."
@@ -205,6 +211,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="User-Agent for index URLs; sec.gov requires one naming you "
                         "(env FORM3_USER_AGENT)")
     m.set_defaults(func=_manifest)
+
+    pr = sub.add_parser("profile", help="inspect cluster profiles")
+    prs = pr.add_subparsers(dest="profile_command", required=True)
+    ps = prs.add_parser("show", help="the resolved profile and its sbatch job script; nothing submitted")
+    ps.add_argument("name", metavar="NAME", help="profile in deployments/profiles.yaml or FORM3_PROFILES")
+    ps.set_defaults(func=_profile)
     return parser
 
 
