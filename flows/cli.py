@@ -138,6 +138,12 @@ def _profile(args: argparse.Namespace) -> int:
     return show_profile(args.name)
 
 
+def _doctor(args: argparse.Namespace) -> int:
+    from flows.doctor import doctor
+
+    return doctor(args.profile, args.results, args.store)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="form3", description="SEC Form 3 filings to research tables."
@@ -217,6 +223,12 @@ def build_parser() -> argparse.ArgumentParser:
     ps = prs.add_parser("show", help="the resolved profile and its sbatch job script; nothing submitted")
     ps.add_argument("name", metavar="NAME", help="profile in deployments/profiles.yaml or FORM3_PROFILES")
     ps.set_defaults(func=_profile)
+
+    dr = sub.add_parser("doctor", help="preflight: one probe job checks imports, API, scheduler, paths")
+    dr.add_argument("--profile", required=True, help="Slurm profile to check")
+    dr.add_argument("--results", default="results", help="results directory the run will use")
+    dr.add_argument("--store", help="checkpoint directory (default RESULTS/.checkpoints)")
+    dr.set_defaults(func=_doctor)
     return parser
 
 

@@ -274,3 +274,23 @@ def test_unknown_cluster_key_is_refused_before_any_work(server, synthetic_300: P
         "form3 run: profile 'typo-key': dask_jobqueue.SLURMCluster does not accept cluster key(s) 'walltme'"
     )
     assert job_ids() == before
+
+
+def test_doctor_passes_on_the_good_profile(server, tmp_path: Path) -> None:
+    proc = form3(server, "doctor", "--profile", "multi-node", "--results", str(tmp_path / "r"))
+    assert proc.returncode == 0, proc.stdout + proc.stderr[-3000:]
+    rows = {line[:20].strip(): line[20:] for line in proc.stdout.splitlines()}
+    assert rows["probe job"].split()[0] == "ok" and rows["probe job"].split()[-1] in NODES
+    assert f"{server['PREFECT_API_URL']} answered" in rows["Prefect API + auth"]
+    assert f"tcp://{LOGIN_ADDR}:" in rows["scheduler reachable"]
+    assert proc.stdout.count("directory writable   ok") == 2
+    assert "FAIL" not in proc.stdout
+
+
+def test_doctor_fails_on_a_wrong_python(server, tmp_path: Path) -> None:
+    env = server | {"FORM3_PROFILES": str(BROKEN_PROFILES)}
+    proc = form3(env, "doctor", "--profile", "broken-python", "--results", str(tmp_path / "r"))
+    assert proc.returncode == 1, proc.stdout + proc.stderr[-3000:]
+    probe_row = next(line for line in proc.stdout.splitlines() if line.startswith("probe job"))
+    assert "FAIL" in probe_row and "sbatch exit 127" in probe_row
+    assert "/opt/form3-missing-venv/bin/python: No such file or directory" in probe_row
