@@ -125,6 +125,19 @@ def _compare_sec(args: argparse.Namespace) -> int:
         return 2
 
 
+def _profile(args: argparse.Namespace) -> int:
+    from flows.profile_command import show_profile
+
+    return show_profile(args.name)
+
+
+def _doctor(args: argparse.Namespace) -> int:
+    from flows.doctor import doctor
+
+    settings = resolve(RunSettings, flag_values(args, RunSettings))
+    return doctor(settings.profile_name, str(settings.results_dir), str(settings.checkpoint_dir))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="form3", description="SEC Form 3 filings to research tables."
@@ -183,6 +196,19 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("sec_dir", metavar="SEC_DIR", type=Path,
                    help="an unzipped SEC Insider Transactions data set (SUBMISSION.tsv, …)")
     c.set_defaults(func=_compare_sec)
+
+    pr = sub.add_parser("profile", help="inspect cluster profiles")
+    prs = pr.add_subparsers(dest="profile_command", required=True)
+    ps = prs.add_parser("show", help="the resolved profile and its sbatch job script; nothing submitted")
+    ps.add_argument("name", metavar="NAME", help="profile in deployments/profiles.yaml or FORM3_PROFILES")
+    ps.set_defaults(func=_profile)
+
+    dr = sub.add_parser(
+        "doctor", help="preflight of a Slurm profile: one probe job checks imports, API, "
+        "scheduler, paths; takes the flags of `form3 run` it should check",
+    )
+    add_arguments(dr, RunSettings)
+    dr.set_defaults(func=_doctor)
     return parser
 
 

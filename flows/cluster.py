@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import os
 import re
 from dataclasses import dataclass
@@ -14,6 +15,11 @@ from prefect_dask import DaskTaskRunner
 from flows.settings import REPO_ROOT
 
 PROFILES_FILE = REPO_ROOT / "deployments" / "profiles.yaml"
+# How long a Slurm cluster may go with no worker connected (jobs pending, starting, or dying)
+# before the run stops it and fails, quoting the jobs' logs. Profile key ``worker_start_timeout``.
+DEFAULT_WORKER_START_TIMEOUT = 120.0
+# Top-level profile keys besides ``cluster``; anything else is a typo.
+PROFILE_KEYS = frozenset({"kind", "cluster", "adapt", "same_host", "slurm_conf", "worker_start_timeout"})
 
 
 class ProfileError(ValueError):
@@ -77,6 +83,15 @@ class ClusterProfile:
     cluster: dict[str, Any]
     adapt: dict[str, Any] | None
     same_host: bool
+    # The Slurm cluster's slurm.conf when it is not the system's default (SLURM_CONF for
+    # sbatch/squeue/scancel, set in this process before the cluster starts).
+    slurm_conf: str | None = None
+    worker_start_timeout: float = DEFAULT_WORKER_START_TIMEOUT
+
+    def apply_environment(self) -> None:
+        """Point this process's Slurm commands (and dask-jobqueue's) at the profile's cluster."""
+        if self.slurm_conf:
+            os.environ["SLURM_CONF"] = self.slurm_conf
 
     @property
     def workers(self) -> int:
@@ -106,22 +121,72 @@ def get_profile(name: str, expected_kind: str | None = None) -> ClusterProfile:
         raise ProfileError(f"profile {name!r}: kind must be local or slurm, not {kind!r}")
     if expected_kind and expected_kind != kind:
         raise ProfileError(f"profile {name!r} is a {kind} profile, not {expected_kind}")
-    return ClusterProfile(
+    unknown = sorted(set(raw) - PROFILE_KEYS)
+    if unknown:
+        raise ProfileError(
+            f"profile {name!r}: unknown key(s) {', '.join(unknown)}; a profile has "
+            f"{', '.join(sorted(PROFILE_KEYS))} (Dask's settings go under `cluster:`)"
+        )
+    profile = ClusterProfile(
         name=name,
         kind=kind,
         cluster={k: v for k, v in (raw.get("cluster") or {}).items()},
         adapt=raw.get("adapt"),
         same_host=bool(raw.get("same_host", kind == "local")),
+        slurm_conf=raw.get("slurm_conf"),
+        worker_start_timeout=float(raw.get("worker_start_timeout") or DEFAULT_WORKER_START_TIMEOUT),
     )
+    check_cluster_keys(profile)
+    return profile
 
 
-def task_runner_for(profile: ClusterProfile) -> DaskTaskRunner:
+def accepted_cluster_keys(kind: str) -> set[str]:
+    """Every keyword the profile's cluster class passes somewhere: for Slurm, SLURMCluster
+    and the job class it hands the rest to; for local, LocalCluster and its workers."""
+    if kind == "slurm":
+        from dask_jobqueue.core import Job, JobQueueCluster
+        from dask_jobqueue.slurm import SLURMCluster, SLURMJob
+
+        classes: tuple[type, ...] = (SLURMCluster, JobQueueCluster, SLURMJob, Job)
+    else:
+        from distributed import LocalCluster, Nanny, Worker
+
+        classes = (LocalCluster, Nanny, Worker)
+    keys: set[str] = set()
+    for cls in classes:
+        for param in inspect.signature(cls.__init__).parameters.values():
+            if param.kind in (param.POSITIONAL_OR_KEYWORD, param.KEYWORD_ONLY):
+                keys.add(param.name)
+    return keys - {"self", "scheduler", "loop", "asynchronous"}
+
+
+def check_cluster_keys(profile: ClusterProfile) -> None:
+    """A typo under ``cluster:`` fails here, naming the key, not late inside Dask."""
+    unknown = sorted(set(profile.cluster) - accepted_cluster_keys(profile.kind))
+    if unknown:
+        cls = "dask_jobqueue.SLURMCluster" if profile.kind == "slurm" else "distributed.LocalCluster"
+        raise ProfileError(
+            f"profile {profile.name!r}: {cls} does not accept cluster key(s) "
+            f"{', '.join(repr(k) for k in unknown)}"
+        )
+
+
+def cluster_kwargs(profile: ClusterProfile) -> dict[str, Any]:
+    """What the cluster class is called with: the profile's keys, nulls dropped, plus the
+    workers' staggered lifetime for Slurm."""
     kwargs = {k: v for k, v in profile.cluster.items() if v is not None}
     if profile.kind == "local":
         kwargs.setdefault("n_workers", os.cpu_count() or 1)
-        return DaskTaskRunner(cluster_class="distributed.LocalCluster", cluster_kwargs=kwargs)
-    if "walltime" in kwargs and "worker_extra_args" not in kwargs:
+    elif "walltime" in kwargs and "worker_extra_args" not in kwargs:
         kwargs["worker_extra_args"] = lifetime_args(str(kwargs["walltime"]))
+    return kwargs
+
+
+def task_runner_for(profile: ClusterProfile) -> DaskTaskRunner:
+    kwargs = cluster_kwargs(profile)
+    if profile.kind == "local":
+        return DaskTaskRunner(cluster_class="distributed.LocalCluster", cluster_kwargs=kwargs)
+    profile.apply_environment()
     return DaskTaskRunner(
         cluster_class="dask_jobqueue.SLURMCluster",
         cluster_kwargs=kwargs,

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from flows.cluster_watch import POLL_SECONDS
 from tasks.batch import Batch
 
 SUBMIT_ROUNDS = 3
@@ -96,8 +97,11 @@ def run_batches(
     return out
 
 
-def prefect_submitter(runner: Any, store_directory: Path) -> Submitter:
-    """Submit ``extract_batch`` task runs to a started DaskTaskRunner."""
+def prefect_submitter(
+    runner: Any, store_directory: Path, check: Callable[[], None] | None = None
+) -> Submitter:
+    """Submit ``extract_batch`` task runs to a started DaskTaskRunner. While waiting for
+    them, ``check()`` (the cluster watch, ``flows.cluster_watch``) may raise to end the run."""
     from prefect.futures import PrefectFuture
 
     from tasks.prefect_tasks import extract_batch
@@ -115,7 +119,13 @@ def prefect_submitter(runner: Any, store_directory: Path) -> Submitter:
             future.add_done_callback(lambda f: finished.put(f.task_run_id))
         # Only unfinished futures stay referenced (prefect's as_completed keeps them all).
         while pending:
-            future, batch = pending.pop(finished.get())
+            try:
+                task_run_id = finished.get(timeout=POLL_SECONDS)
+            except queue.Empty:
+                if check is not None:
+                    check()
+                continue
+            future, batch = pending.pop(task_run_id)
             future.wait()  # the final state from Dask, not from the (lagging) API
             yield _outcome(future, batch)
             del future

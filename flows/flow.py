@@ -19,6 +19,7 @@ from prefect.states import Failed
 
 from flows.checkpoints import CheckpointStore
 from flows.cluster import task_runner_for
+from flows.cluster_watch import watch_cluster
 from flows.execution import Extracted, prefect_submitter, run_batches
 from flows.local_api import configured_api_url, drain_to_api
 from flows.outputs import ResultsWriter, output_sizes, recover, reusable_outputs
@@ -81,11 +82,9 @@ def extract_form3(settings: RunSettings = RunSettings()) -> dict[str, Any]:
             done[identity] = key
 
     if batches:
-        with task_runner_for(profile) as runner:
-            extracted = run_batches(
-                batches, prefect_submitter(runner, store.directory), on_finished, logger,
-                progress.advance,
-            )
+        with task_runner_for(profile) as runner, watch_cluster(runner, profile, logger) as watch:
+            submitter = prefect_submitter(runner, store.directory, watch and watch.check)
+            extracted = run_batches(batches, submitter, on_finished, logger, progress.advance)
             # Slurm workers are scancelled when the cluster closes: send their buffered
             # task-run events and logs to the API first, or the UI never shows those runs.
             runner.client.run(drain_to_api)

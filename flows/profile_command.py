@@ -1,0 +1,53 @@
+"""``form3 profile show NAME``: the resolved profile and the sbatch script it submits, so a
+user can read what will run on the compute nodes before anything is submitted."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import yaml
+
+from flows.cluster import ClusterProfile, ProfileError, cluster_kwargs, get_profile
+
+
+def resolved(profile: ClusterProfile) -> dict[str, Any]:
+    """The profile as the run uses it: its settings and the cluster class's keywords."""
+    return {
+        "name": profile.name,
+        "kind": profile.kind,
+        "same_host": profile.same_host,
+        "slurm_conf": profile.slurm_conf,
+        "worker_start_timeout": profile.worker_start_timeout,
+        "cluster": cluster_kwargs(profile),
+        "adapt": profile.adapt,
+    }
+
+
+def job_script(profile: ClusterProfile) -> str:
+    """The sbatch script of one worker job. Starts the scheduler (its address is in the
+    script) and closes it again; submits nothing."""
+    from dask_jobqueue import SLURMCluster
+
+    profile.apply_environment()
+    with SLURMCluster(**cluster_kwargs(profile)) as cluster:
+        return cluster.job_script()
+
+
+def show_profile(name: str) -> int:
+    try:
+        profile = get_profile(name)
+    except ProfileError as exc:
+        print(f"form3 profile: {exc}", file=sys.stderr)
+        return 2
+    print(yaml.safe_dump(resolved(profile), sort_keys=False), end="")
+    if profile.kind == "slurm":
+        try:
+            script = job_script(profile)
+        except (ValueError, OSError) as exc:  # e.g. scheduler_options names no interface here
+            print(f"form3 profile: {name}: the scheduler cannot start on this host ({exc}); "
+                  "check scheduler_options (interface or host) in the profile", file=sys.stderr)
+            return 2
+        print("# job script (sbatch), one per Dask worker job:")
+        print(script, end="")
+    return 0
