@@ -44,7 +44,7 @@ def show_profile(name: str) -> int:
     if profile.kind == "slurm":
         try:
             script = job_script(profile)
-        except (ValueError, OSError) as exc:  # e.g. scheduler_options names no interface here
+        except (ValueError, OSError, RuntimeError) as exc:  # e.g. no such interface here
             print(f"form3 profile: {name}: the scheduler cannot start on this host ({exc}); "
                   "check scheduler_options (interface or host) in the profile", file=sys.stderr)
             return 2
