@@ -34,6 +34,7 @@ from flows.cluster import ClusterProfile, check_api_reachable, get_profile, task
 from flows.local_api import configured_api_url, drain_to_api
 from flows.manifest import FilingRef, check_url_sources, read_manifest
 from flows.outputs import ResultsWriter, output_sizes, reusable_outputs
+from flows.progress import Progress
 from flows.report import publish_run_summary
 from flows.settings import DEFAULT_MANIFEST, RunSettings, auto_batch_size
 from tasks.errors import FilingError
@@ -48,7 +49,6 @@ from tasks.serialize import finish_record
 from tasks.version import PARSER_VERSION
 
 HASH_THREADS = 8
-PROGRESS_STEP = 0.05  # a log line every 5% of filings
 # Dask itself re-runs a task whose worker died (distributed's allowed-failures, default 3);
 # past that, the flow submits the batch again this many times in all.
 SUBMIT_ROUNDS = 3
@@ -165,28 +165,6 @@ def _in_completion_order(
         item = pending.pop(finished.get())
         yield item
         del item
-
-
-class Progress:
-    """One log line every few percent, with rate and ETA: the CLI's progress display."""
-
-    def __init__(self, total: int, logger: Any) -> None:
-        self.total, self.logger = total, logger
-        self.done, self.next_mark = 0, PROGRESS_STEP
-        self.started = time.monotonic()
-
-    def advance(self, n: int) -> None:
-        self.done += n
-        if self.total and (self.done / self.total >= self.next_mark or self.done == self.total):
-            elapsed = time.monotonic() - self.started
-            rate = self.done / elapsed if elapsed > 0 else 0.0
-            eta = (self.total - self.done) / rate if rate else 0.0
-            self.logger.info(
-                "progress: %d/%d filings parsed (%.0f%%), %.0f filings/s, ETA %.0fs",
-                self.done, self.total, 100 * self.done / self.total, rate, eta,
-            )
-            while self.next_mark <= self.done / self.total:
-                self.next_mark += PROGRESS_STEP
 
 
 def _batch_result(future: PrefectFuture) -> BatchSummary | None:
