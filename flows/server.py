@@ -8,7 +8,13 @@ Plain ``prefect server start`` gets four things wrong for us on a shared login n
   (``PREFECT_SERVER_API_AUTH_STRING``), clients send ``PREFECT_API_AUTH_STRING``;
 * its SQLite database lives in ``~/.prefect``, often an NFS home where SQLite locking is
   unreliable: we put it on local disk;
-* analytics are on.
+* analytics are on;
+* its default entry, V1's ``/login``, greets every user with a red "Oops. Something went
+  wrong." toast: that page calls ``/api/admin/version`` before the login, the server refuses
+  it (401) and the toast stays on every page opened from there (upstream:
+  https://github.com/PrefectHQ/prefect/issues/18518, open). The V2 UI logs in without a
+  refused call that shows an error, so ``form3 server`` prints V2's URL (``/v2/``), makes V2
+  the default entry and the run links Prefect logs (``PREFECT_UI_URL``) point into V2.
 
 Once the server answers, the command writes the URL and auth string clients need to
 ``FORM3_HOME/server.env`` (mode 0600) so ``form3 run``, ``form3 serve`` and ``form3 retry`` on this machine find the server
@@ -33,6 +39,8 @@ from flows.settings import form3_home
 
 ENV_FILE_NAME = "server.env"
 AUTH_USER = "form3"
+# The UI users are sent to (see the module docstring: V1 shows an error toast at login).
+UI_PATH = "/v2"
 
 
 def default_database() -> Path:
@@ -64,7 +72,7 @@ class ServerSettings:
 
     @property
     def ui_url(self) -> str:
-        return f"http://{public_host(self.host)}:{self.port}/"
+        return f"http://{public_host(self.host)}:{self.port}{UI_PATH}/"
 
 
 def read_env_file(path: Path) -> dict[str, str]:
@@ -112,6 +120,10 @@ def server_environment(settings: ServerSettings, auth_string: str | None) -> dic
     env.pop("PREFECT_API_URL", None)  # the server is not a client of some other API
     env.update(
         PREFECT_SERVER_ANALYTICS_ENABLED="false",
+        # "/" enters V2 for a browser without a saved choice (V1's login shows an error
+        # toast, upstream #18518); no "Upgrade to Cloud" prompts for researchers.
+        PREFECT_SERVER_UI_V2_ENABLED="true",
+        PREFECT_SERVER_UI_SHOW_PROMOTIONAL_CONTENT="false",
         PREFECT_UI_API_URL=settings.api_url,
         PREFECT_API_DATABASE_CONNECTION_URL=f"sqlite+aiosqlite:///{database}",
     )
@@ -161,7 +173,8 @@ def run_server(settings: ServerSettings, timeout: float = 120.0) -> int:
             proc.terminate()
             return proc.wait() or 1
         time.sleep(0.5)
-    client = {"PREFECT_API_URL": settings.api_url}
+    # PREFECT_UI_URL: the "View at …" links of runs open in V2 (see UI_PATH).
+    client = {"PREFECT_API_URL": settings.api_url, "PREFECT_UI_URL": settings.ui_url.rstrip("/")}
     if auth_string:
         client["PREFECT_API_AUTH_STRING"] = auth_string
     write_env_file(env_file, client)
