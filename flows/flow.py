@@ -74,22 +74,21 @@ def extract_form3(settings: RunSettings = RunSettings()) -> dict[str, Any]:
     timings["plan"] = time.monotonic() - mark
 
     mark = time.monotonic()
-    progress = Progress(len(pending), logger)
 
     def on_finished(key: str, identities: list[str]) -> None:
         store.record(key, identities)
         for identity in identities:
             done[identity] = key
 
-    if batches:
-        with task_runner_for(profile) as runner, watch_cluster(runner, profile, logger) as watch:
-            submitter = prefect_submitter(runner, store.directory, watch and watch.check)
-            extracted = run_batches(batches, submitter, on_finished, logger, progress.advance)
-            # Slurm workers are scancelled when the cluster closes: send their buffered
-            # task-run events and logs to the API first, or the UI never shows those runs.
-            runner.client.run(drain_to_api)
-    else:
+    with Progress(len(pending), logger) as progress:
         extracted = Extracted()
+        if batches:
+            with task_runner_for(profile) as runner, watch_cluster(runner, profile, logger) as watch:
+                submitter = prefect_submitter(runner, store.directory, watch and watch.check)
+                extracted = run_batches(batches, submitter, on_finished, logger, progress.advance)
+                # Slurm workers are scancelled when the cluster closes: send their buffered
+                # task-run events and logs to the API first, or the UI never shows those runs.
+                runner.client.run(drain_to_api)
     timings["extract"] = time.monotonic() - mark
 
     mark = time.monotonic()

@@ -97,10 +97,14 @@ def planned_api_url() -> str | None:
 
 @contextlib.contextmanager
 def _use_api(values: dict[str, str]) -> Iterator[None]:
-    """Point this process, and the worker processes it starts, at an API (URL, auth string)."""
-    from prefect.settings import PREFECT_API_AUTH_STRING, PREFECT_API_URL, temporary_settings
+    """Point this process, and the worker processes it starts, at an API (URL, auth string,
+    and the UI URL its run links use)."""
+    from prefect.settings import (
+        PREFECT_API_AUTH_STRING, PREFECT_API_URL, PREFECT_UI_URL, temporary_settings,
+    )
 
-    names = {"PREFECT_API_URL": PREFECT_API_URL, "PREFECT_API_AUTH_STRING": PREFECT_API_AUTH_STRING}
+    names = {"PREFECT_API_URL": PREFECT_API_URL, "PREFECT_API_AUTH_STRING": PREFECT_API_AUTH_STRING,
+             "PREFECT_UI_URL": PREFECT_UI_URL}
     previous = {name: os.environ.get(name) for name in names}
     os.environ.update({k: v for k, v in values.items() if k in names})  # inherited by workers
     try:

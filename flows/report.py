@@ -1,20 +1,28 @@
 """The run summary as Prefect artifacts: what a user sees on the flow run's page in the UI.
 
 ``run_summary.json`` is for programs; the artifacts are for the person who opens the run in
-the UI and wants to know, without a shell on the login node, what happened and where the
-outputs are. Both are made from the same summary dict.
+the UI and wants to know, without a shell on the login node, what happened, what failed and
+where the outputs are. The summary artifacts are made from the summary dict; the failures
+table from ``failures.csv`` as written (its first ``FAILURES_SHOWN`` rows, all rows counted).
 """
 
 from __future__ import annotations
 
+import csv
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
+from flows.outputs import FAILURE_COLUMNS, FAILURES_NAME
+
 SUMMARY_KEY = "form3-run-summary"
 ERRORS_KEY = "form3-error-types"
+FAILURES_KEY = "form3-failures"
 TOP_ERRORS = 10
+FAILURES_SHOWN = 100  # rows of failures.csv in the UI's table; the file has them all
+MESSAGE_CHARS = 300  # an error message longer than this is cut in the table (not in the file)
 
 
 def summary_markdown(summary: dict[str, Any]) -> str:
@@ -57,7 +65,8 @@ def summary_markdown(summary: dict[str, Any]) -> str:
 
 
 def publish_run_summary(summary: dict[str, Any]) -> None:
-    """Attach the summary to the current flow run (markdown, plus the error types as a table)."""
+    """Attach the summary to the current flow run: markdown, the error types as a table, and
+    the failed filings as a table (read from the results directory's ``failures.csv``)."""
     create_markdown_artifact(
         key=SUMMARY_KEY,
         markdown=summary_markdown(summary),
@@ -70,3 +79,49 @@ def publish_run_summary(summary: dict[str, Any]) -> None:
         create_table_artifact(
             key=ERRORS_KEY, table=rows, description="Failed filings by error type"
         )
+    # Called once the outputs are written (or found up to date): failures.csv is complete.
+    publish_failures(Path(summary["results_dir"]))
+
+
+def read_failures(path: Path, limit: int = FAILURES_SHOWN) -> tuple[list[dict[str, str]], Counter[str]]:
+    """The first ``limit`` rows of a ``failures.csv`` and the count of every row by error kind
+    (streamed: a run with a million failures is not held in memory)."""
+    shown: list[dict[str, str]] = []
+    kinds: Counter[str] = Counter()
+    with open(path, newline="", encoding="utf-8") as fh:
+        for row in csv.DictReader(fh):
+            kinds[row["error"]] += 1
+            if len(shown) < limit:
+                message = row["message"]
+                if len(message) > MESSAGE_CHARS:
+                    message = message[: MESSAGE_CHARS - 1] + "…"
+                shown.append({name: row[name] for name in FAILURE_COLUMNS} | {"message": message})
+    return shown, kinds
+
+
+def failures_description(shown: int, kinds: Counter[str], path: Path) -> str:
+    total = sum(kinds.values())
+    lines = [
+        f"**{total:,} failed filings**"
+        + (f"; the first {shown:,} in manifest order below" if shown < total else "")
+        + f". All of them: `{path}`",
+        "",
+        "| error kind | filings |",
+        "|---|---:|",
+        *(f"| `{kind}` | {n:,} |" for kind, n in kinds.most_common()),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def publish_failures(results_dir: Path) -> None:
+    """A table artifact of the failed filings (row, source, error kind, message) with the
+    counts by kind in its description; nothing when the run has no failure."""
+    path = Path(results_dir) / FAILURES_NAME
+    if not path.is_file():
+        return
+    shown, kinds = read_failures(path)
+    if not shown:
+        return
+    create_table_artifact(
+        key=FAILURES_KEY, table=shown, description=failures_description(len(shown), kinds, path),
+    )

@@ -8,7 +8,13 @@ Plain ``prefect server start`` gets four things wrong for us on a shared login n
   (``PREFECT_SERVER_API_AUTH_STRING``), clients send ``PREFECT_API_AUTH_STRING``;
 * its SQLite database lives in ``~/.prefect``, often an NFS home where SQLite locking is
   unreliable: we put it on local disk;
-* analytics are on.
+* analytics are on;
+* its default entry, V1's ``/login``, greets every user with a red "Oops. Something went
+  wrong." toast: that page calls ``/api/admin/version`` before the login, the server refuses
+  it (401) and the toast stays on every page opened from there (upstream:
+  https://github.com/PrefectHQ/prefect/issues/18518, open). The V2 UI logs in without a
+  refused call that shows an error, so ``form3 server`` prints V2's URL (``/v2/``), makes V2
+  the default entry and the run links Prefect logs (``PREFECT_UI_URL``) point into V2.
 
 Once the server answers, the command writes the URL and auth string clients need to
 ``FORM3_HOME/server.env`` (mode 0600) so ``form3 run``, ``form3 serve`` and ``form3 retry`` on this machine find the server
@@ -31,6 +37,8 @@ from flows.settings import ServerSettings
 
 AUTH_USER = "form3"
 START_TIMEOUT = 120.0
+# The UI users are sent to (see the module docstring: V1 shows an error toast at login).
+UI_PATH = "/v2"
 
 
 def default_database() -> Path:
@@ -50,7 +58,7 @@ def api_url(settings: ServerSettings) -> str:
 
 
 def ui_url(settings: ServerSettings) -> str:
-    return f"http://{public_host(settings.host)}:{settings.port}/"
+    return f"http://{public_host(settings.host)}:{settings.port}{UI_PATH}/"
 
 
 def _auth_string(previous: dict[str, str]) -> str:
@@ -66,6 +74,10 @@ def server_environment(settings: ServerSettings, auth_string: str | None) -> dic
     database.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     env = server_process.loopback_environment(database)
     env["PREFECT_UI_API_URL"] = api_url(settings)
+    # "/" enters V2 for a browser without a saved choice (V1's login shows an error toast,
+    # upstream #18518); no "Upgrade to Cloud" prompts for researchers.
+    env["PREFECT_SERVER_UI_V2_ENABLED"] = "true"
+    env["PREFECT_SERVER_UI_SHOW_PROMOTIONAL_CONTENT"] = "false"
     if auth_string:
         env["PREFECT_SERVER_API_AUTH_STRING"] = auth_string
     else:
@@ -92,7 +104,8 @@ def run_server(settings: ServerSettings, timeout: float = START_TIMEOUT) -> int:
     except server_process.ServerStartError as exc:
         print(f"form3 server: {exc}", file=sys.stderr)
         return proc.returncode or 1
-    client = {"PREFECT_API_URL": api_url(settings)}
+    # PREFECT_UI_URL: the "View at …" links of runs open in V2 (see UI_PATH).
+    client = {"PREFECT_API_URL": api_url(settings), "PREFECT_UI_URL": ui_url(settings).rstrip("/")}
     if auth_string:
         client["PREFECT_API_AUTH_STRING"] = auth_string
     write_env_file(env_file, client)

@@ -22,8 +22,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from flows.server_process import api_healthy, free_port
+from flows.server import UI_PATH
 from flows.server_env import read_env_file
+from flows.server_process import api_healthy, free_port
 from flows.settings import RunSettings
 from tests.conftest import REPO, require_slurm
 from tests.test_flow import OUTPUTS, SAMPLE, _digests
@@ -306,6 +307,12 @@ def test_deployment_run_then_ui_retry_recomputes_only_the_failed_filings(
     assert "| `not_processed` | 2 |" in markdown
     table = json.loads(artifacts["form3-error-types"]["data"])
     assert table == [{"error_type": "not_processed", "filings": 2}]
+    # The failed filings themselves, as a table, with the counts by kind.
+    failures = json.loads(artifacts["form3-failures"]["data"])
+    assert [(f["row"], f["error"]) for f in failures] == [("4", "not_processed"), ("9", "not_processed")]
+    assert "| `not_processed` | 2 |" in artifacts["form3-failures"]["description"]
+    assert artifacts["form3-progress"]["type"] == "progress"
+    assert artifacts["form3-progress"]["data"] == 100
 
     # Retry, as the UI's button does: the same flow run goes back to `form3 serve`.
     retried_at = time.time()
@@ -409,66 +416,135 @@ def browser():
         browser.close()
 
 
+# An error toast of either UI: V2's sonner toasts of type error, V1's prefect-design toasts,
+# and the text of the generic one ("Oops. Something went wrong." / "Something went wrong").
+ERROR_TOASTS = (
+    '[data-sonner-toast][data-type="error"], .p-toast--error, .p-toast, '
+    ':text("went wrong")'
+)
+
+
+class PageChecks:
+    """What the browser test asserts on every page it checks after the login: no error toast
+    and no API response >= 400 to a request made after the login (the test causes none on
+    purpose); then a screenshot named for the page."""
+
+    def __init__(self, page) -> None:
+        self.page = page
+        self.logged_in = False
+        self.after_login: set = set()  # requests made after the login
+        self.api_errors: list[str] = []
+        self.external: set[str] = set()  # hosts other than the server the UI tried to reach
+        self.shots: list[str] = []
+        page.on("request", self._request)
+        page.on("response", self._response)
+
+    def _request(self, request) -> None:
+        host = request.url.split("/")[2] if "://" in request.url else ""
+        if request.url.startswith("http") and not host.startswith("127.0.0.1"):
+            self.external.add(host)
+        if self.logged_in:
+            self.after_login.add(request)
+
+    def _response(self, response) -> None:
+        if response.request in self.after_login and "/api/" in response.url and response.status >= 400:
+            self.api_errors.append(f"{response.status} {response.request.method} {response.url} "
+                                   f"{response.request.post_data}")
+
+    def check(self, name: str) -> None:
+        self.page.wait_for_timeout(1500)  # let the page's queries settle (a toast comes after)
+        toasts = self.page.locator(ERROR_TOASTS)
+        assert toasts.count() == 0, f"{name}: error toast {toasts.all_inner_texts()}"
+        assert self.api_errors == [], f"{name}: API errors {self.api_errors}"
+        path = SCREENSHOTS / f"{name}.png"
+        self.page.screenshot(path=str(path))
+        self.shots.append(path.name)
+
+
 @pytest.mark.ui
 def test_browser_shows_the_run_and_its_retry_button_reruns_only_the_failed_filing(
     team: Team, browser, tmp_path: Path
 ) -> None:
+    """The path a user takes: the URL `form3 server` prints, its login, the run's logs, task
+    runs and artifacts, the deployment, the Retry dialog; no error toast, no refused call."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    for old in SCREENSHOTS.glob("*.png"):
+        old.unlink()
     results = tmp_path / "results"
     team.inject(ROWS[11])
     run_id = team.start_run(manifest=str(SAMPLE), results_dir=str(results))
     run = team.wait_final(run_id)
     assert run["state"]["type"] == "FAILED"
     base = team.api_url.removesuffix("/api")
+    ui = base + UI_PATH
 
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    api_errors: list[str] = []
-    page.on("response", lambda r: api_errors.append(f"{r.status} {r.url}")
-            if "/api/" in r.url and r.status >= 400 else None)
-    # The UI's own login page, with the auth string `form3 server` printed.
-    page.goto(f"{base}/login?redirect=/runs/flow-run/{run_id}")
+    checks = PageChecks(page)
+    # The URL `form3 server` prints; it asks for the auth string `form3 server` printed.
+    page.goto(ui + "/")
     page.locator("input[type=password]").fill(team.auth)
-    api_errors.clear()  # before logging in, the UI's first calls are refused: that is the point
+    # Before the login the UI's first calls are refused (401): by design, and no toast.
+    assert page.locator(ERROR_TOASTS).count() == 0
+    checks.logged_in = True
     page.get_by_role("button", name="Login").click()
-    page.wait_for_url(f"**/runs/flow-run/{run_id}")
-    header = page.locator("text=" + run["name"]).first
-    header.wait_for()
+    page.wait_for_url(lambda url: "/login" not in url)
+    page.get_by_text("Dashboard").first.wait_for()
+    checks.check("0-after-login")
+
+    page.goto(f"{ui}/runs/flow-run/{run_id}")
+    page.get_by_text(run["name"]).first.wait_for()
     page.get_by_text("Failed", exact=True).first.wait_for()
-    # (The "Oops" toast in the screenshots is from the UI's refused calls before the login.)
+    page.get_by_role("tab", name="Logs").click()
     # The run's logs, with the flow's progress lines and its final word.
     page.get_by_text("progress: 10/10 filings parsed (100%)", exact=False).first.wait_for()
     page.get_by_text("done: 10 filings, 9 parsed, 0 cached, 1 failed", exact=False).first.wait_for()
-    page.screenshot(path=str(SCREENSHOTS / "1-failed-run-logs.png"))
+    checks.check("1-failed-run-logs")
 
-    page.get_by_text("Task Runs", exact=True).first.click()
+    page.get_by_role("tab", name="Task Runs").click()
     page.get_by_text("extract rows 2-11 (10 filings)").first.wait_for()
-    page.screenshot(path=str(SCREENSHOTS / "2-task-runs.png"))
+    checks.check("2-task-runs")
 
-    page.get_by_text("Artifacts", exact=True).first.click()
-    page.get_by_text("form3-run-summary").first.click()
-    page.get_by_text("not processed (infrastructure errors; retry the run)").wait_for()
-    page.get_by_text(str(results / "failures.csv")).first.wait_for()
-    page.screenshot(path=str(SCREENSHOTS / "3-summary-artifact.png"))
+    page.get_by_role("tab", name="Artifacts").click()
+    for key in ("form3-run-summary", "form3-failures", "form3-progress"):
+        page.get_by_text(key).first.wait_for()
+    checks.check("3-artifacts")
 
-    page.goto(f"{base}/runs/flow-run/{run_id}")
+    # Not opened: an artifact's own page (/artifacts/artifact/ID or /artifacts/key/KEY) in
+    # Prefect 3.9.1's V2 UI asks for the task run of an artifact a flow made (it has none)
+    # with an empty id: POST /api/task_runs/filter {"id": {"any_": [""]}} -> 422, no toast.
+    # Upstream UI bug (no Prefect issue found for it yet); the table's contents are checked
+    # through the REST API in test_deployment_run_then_ui_retry_recomputes_only_the_failed_filings.
+
+    page.goto(f"{ui}/deployments/deployment/{team.deployment_id}")
+    page.get_by_text("form3", exact=True).first.wait_for()
+    page.get_by_text("extract-form3").first.wait_for()
+    checks.check("4-deployment")
+
+    page.goto(f"{ui}/runs/flow-run/{run_id}")
+    page.get_by_text(run["name"]).first.wait_for()
     retried_at = time.time()
-    page.get_by_role("button", name="Retry").first.click()
-    dialog = page.get_by_role("dialog")
-    dialog.get_by_text("Retry " + run["name"]).wait_for()
-    page.screenshot(path=str(SCREENSHOTS / "4-retry-dialog.png"))
+    page.get_by_role("button", name="Open menu").last.click()
+    page.get_by_role("menuitem", name="Retry").click()
+    dialog = page.get_by_role("alertdialog")  # V2's confirmation is a Radix AlertDialog
+    dialog.get_by_text("Retry Flow Run").wait_for()
+    checks.check("5-retry-dialog")
     dialog.get_by_role("button", name="Retry").click()
 
     final = team.wait_final(run_id, after=retried_at)
     assert final["state"]["type"] == "COMPLETED"
     page.reload()
     page.get_by_text("Completed", exact=True).first.wait_for(timeout=60_000)
-    page.get_by_text("Task Runs", exact=True).first.click()
+    page.get_by_role("tab", name="Task Runs").click()
     page.get_by_text("extract row 11 (1 filing)").first.wait_for()
-    page.screenshot(path=str(SCREENSHOTS / "5-retried-run-completed.png"))
-    assert api_errors == []
+    checks.check("6-retried-run-completed")
 
     summary = json.loads((results / "run_summary.json").read_text())
     assert (summary["flow_run_id"], summary["parsed"], summary["cached"], summary["failed"]) == (
         run_id, 1, 9, 0,
     )
     shutil.copy(results / "run_summary.json", SCREENSHOTS / "run_summary.json")
+    # Offline (a cluster's login node) the UI's only outside call is V2's analytics client
+    # fetching its config: it fails without a toast (analytics are off on the server).
+    (SCREENSHOTS / "checked.txt").write_text(
+        "\n".join(checks.shots) + f"\nexternal hosts tried: {sorted(checks.external)}\n"
+    )
