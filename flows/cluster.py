@@ -18,6 +18,13 @@ PROFILES_FILE = REPO_ROOT / "deployments" / "profiles.yaml"
 # How long a Slurm cluster may go with no worker connected (jobs pending, starting, or dying)
 # before the run stops it and fails, quoting the jobs' logs. Profile key ``worker_start_timeout``.
 DEFAULT_WORKER_START_TIMEOUT = 120.0
+# Slurm profiles: the scheduler speaks TLS with temporary credentials (``security: true``,
+# made in memory by the flow process; the workers' copies go to TLS_DIR_NAME under the
+# checkpoint store, a 0700 directory on the shared file system); its dashboard listens on the
+# login node's loopback only (reach it through an SSH tunnel). A profile may override both.
+SLURM_CLUSTER_DEFAULTS: dict[str, Any] = {"security": True}
+SLURM_SCHEDULER_DEFAULTS: dict[str, Any] = {"dashboard_address": "127.0.0.1:0"}
+TLS_DIR_NAME = "dask-tls"
 # Top-level profile keys besides ``cluster``; anything else is a typo.
 PROFILE_KEYS = frozenset({"kind", "cluster", "adapt", "same_host", "slurm_conf", "worker_start_timeout"})
 
@@ -171,21 +178,47 @@ def check_cluster_keys(profile: ClusterProfile) -> None:
         )
 
 
-def cluster_kwargs(profile: ClusterProfile) -> dict[str, Any]:
-    """What the cluster class is called with: the profile's keys, nulls dropped, plus the
-    workers' staggered lifetime for Slurm."""
+def private_directory(path: Path) -> Path:
+    """``path`` as a directory only its owner can enter (0700), made if missing; refused if
+    another user owns it (credentials go there)."""
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if path.stat().st_uid != os.getuid():
+        raise ProfileError(f"{path} belongs to another user: it cannot hold this run's TLS credentials")
+    path.chmod(0o700)
+    return path
+
+
+def cluster_kwargs(profile: ClusterProfile, shared_dir: Path | None = None) -> dict[str, Any]:
+    """What the cluster class is called with: the profile's keys, nulls dropped; for Slurm
+    also the workers' staggered lifetime, TLS with temporary credentials (their files under
+    ``shared_dir``/TLS_DIR_NAME, 0700; ``shared_dir`` is the checkpoint store, which every
+    worker reaches at the same path) and a dashboard on loopback."""
     kwargs = {k: v for k, v in profile.cluster.items() if v is not None}
     if profile.kind == "local":
         kwargs.setdefault("n_workers", os.cpu_count() or 1)
-    elif "walltime" in kwargs and "worker_extra_args" not in kwargs:
+        return kwargs
+    if "walltime" in kwargs and "worker_extra_args" not in kwargs:
         kwargs["worker_extra_args"] = lifetime_args(str(kwargs["walltime"]))
+    kwargs = SLURM_CLUSTER_DEFAULTS | kwargs
+    if kwargs["security"] is False:  # `security: false`: plain TCP, as dask-jobqueue's default
+        del kwargs["security"]
+    kwargs["scheduler_options"] = SLURM_SCHEDULER_DEFAULTS | (kwargs.get("scheduler_options") or {})
+    if kwargs.get("security") is True:
+        tls_dir = kwargs.get("shared_temp_directory") or (shared_dir and shared_dir / TLS_DIR_NAME)
+        if tls_dir:
+            kwargs["shared_temp_directory"] = str(private_directory(Path(str(tls_dir)).expanduser()))
     return kwargs
 
 
-def task_runner_for(profile: ClusterProfile) -> DaskTaskRunner:
-    kwargs = cluster_kwargs(profile)
+def task_runner_for(profile: ClusterProfile, shared_dir: Path | None = None) -> DaskTaskRunner:
+    kwargs = cluster_kwargs(profile, shared_dir)
     if profile.kind == "local":
         return DaskTaskRunner(cluster_class="distributed.LocalCluster", cluster_kwargs=kwargs)
+    from flows.submit import connected_task_runner
+
+    connected = connected_task_runner()  # inside a `form3 submit` job: its own scheduler
+    if connected is not None:
+        return connected
     profile.apply_environment()
     return DaskTaskRunner(
         cluster_class="dask_jobqueue.SLURMCluster",

@@ -131,7 +131,7 @@ def doctor(profile_name: str, results: str, store: str | None) -> int:
     store_dir = str(Path(store).resolve()) if store else str(Path(results_dir) / ".checkpoints")
     team = team_server() if not os.environ.get("PREFECT_API_URL") else None
     profile.apply_environment()
-    with _use_api(team or {}), SLURMCluster(**cluster_kwargs(profile)) as cluster:
+    with _use_api(team or {}), SLURMCluster(**cluster_kwargs(profile, Path(store_dir))) as cluster:
         script, scheduler = _probe_script(cluster.job_script(), [results_dir, store_dir])
         out_pattern = re.search(r"^#SBATCH -o (\S+)", script, re.M)
         err_pattern = re.search(r"^#SBATCH -e (\S+)", script, re.M)

@@ -83,7 +83,8 @@ def extract_form3(settings: RunSettings = RunSettings()) -> dict[str, Any]:
     with Progress(len(pending), logger) as progress:
         extracted = Extracted()
         if batches:
-            with task_runner_for(profile) as runner, watch_cluster(runner, profile, logger) as watch:
+            runner_for = task_runner_for(profile, store.directory)
+            with runner_for as runner, watch_cluster(runner, profile, logger) as watch:
                 submitter = prefect_submitter(runner, store.directory, watch and watch.check)
                 extracted = run_batches(batches, submitter, on_finished, logger, progress.advance)
                 # Slurm workers are scancelled when the cluster closes: send their buffered

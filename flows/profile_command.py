@@ -4,6 +4,8 @@ user can read what will run on the compute nodes before anything is submitted.""
 from __future__ import annotations
 
 import sys
+import tempfile
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -26,12 +28,21 @@ def resolved(profile: ClusterProfile) -> dict[str, Any]:
 
 def job_script(profile: ClusterProfile) -> str:
     """The sbatch script of one worker job. Starts the scheduler (its address is in the
-    script) and closes it again; submits nothing."""
+    script) and closes it again; submits nothing. The TLS credentials' files it names live in
+    a throw-away directory here; a run puts them under its checkpoint store."""
     from dask_jobqueue import SLURMCluster
 
     profile.apply_environment()
-    with SLURMCluster(**cluster_kwargs(profile)) as cluster:
-        return cluster.job_script()
+    with tempfile.TemporaryDirectory(prefix="form3-profile-") as tmp:
+        with SLURMCluster(**cluster_kwargs(profile, Path(tmp))) as cluster:
+            script = cluster.job_script()
+        # dask-jobqueue keeps each credential file open (``_job_<key>``) and deletes it on
+        # close: close them before their directory goes.
+        for key in ("ca_file", "cert", "key"):
+            handle = getattr(cluster, f"_job_{key}", None)
+            if handle is not None:
+                handle.close()
+        return script
 
 
 def show_profile(name: str) -> int:

@@ -235,7 +235,9 @@ def test_profile_show_prints_the_job_script_without_submitting(server) -> None:
     assert proc.returncode == 0, proc.stderr[-3000:]
     head, _, script = proc.stdout.partition("# job script (sbatch), one per Dask worker job:\n")
     assert "slurm_conf: /etc/form3-multi/slurm.conf" in head
-    assert "scheduler_options:\n    interface: ib0" in head
+    # TLS with temporary credentials and a dashboard on loopback, by default.
+    assert "  security: true\n" in head
+    assert "scheduler_options:\n    dashboard_address: 127.0.0.1:0\n    interface: ib0" in head
     lines = script.splitlines()
     assert lines[:11] == [
         "#!/usr/bin/env bash",
@@ -253,13 +255,15 @@ def test_profile_show_prints_the_job_script_without_submitting(server) -> None:
     command = lines[11].split()
     assert command[:3] == [sys.executable, "-m", "distributed.cli.dask_worker"]
     # The scheduler listens on the login node's ib0 address: what the nodes can reach.
-    assert command[3].startswith(f"tcp://{LOGIN_ADDR}:")
+    assert command[3].startswith(f"tls://{LOGIN_ADDR}:")
     assert "--interface" not in command  # nothing forces an interface name on the workers
-    assert command[4:] == [
+    assert command[4:19] == [
         "--name", "dummy-name", "--nthreads", "1", "--memory-limit", "0.93GiB", "--nanny",
         "--death-timeout", "60", "--local-directory", "/tmp",
         "--lifetime", "1530s", "--lifetime-stagger", "90s",
     ]
+    assert command[19:21] == ["--protocol", "tls://"]
+    assert [command[i] for i in (21, 23, 25)] == ["--tls-ca-file", "--tls-cert", "--tls-key"]
     assert len(lines) == 12
     assert job_ids() == before
 
@@ -282,7 +286,7 @@ def test_doctor_passes_on_the_good_profile(server, tmp_path: Path) -> None:
     rows = {line[:20].strip(): line[20:] for line in proc.stdout.splitlines()}
     assert rows["probe job"].split()[0] == "ok" and rows["probe job"].split()[-1] in NODES
     assert f"{server['PREFECT_API_URL']} answered" in rows["Prefect API + auth"]
-    assert f"tcp://{LOGIN_ADDR}:" in rows["scheduler reachable"]
+    assert f"tls://{LOGIN_ADDR}:" in rows["scheduler reachable"]
     assert proc.stdout.count("directory writable   ok") == 2
     assert "FAIL" not in proc.stdout
 
@@ -294,3 +298,94 @@ def test_doctor_fails_on_a_wrong_python(server, tmp_path: Path) -> None:
     probe_row = next(line for line in proc.stdout.splitlines() if line.startswith("probe job"))
     assert "FAIL" in probe_row and "sbatch exit 127" in probe_row
     assert "/opt/form3-missing-venv/bin/python: No such file or directory" in probe_row
+
+
+def listening(pid: int) -> set[str]:
+    """The TCP addresses process ``pid`` listens on (ss, root namespace)."""
+    out = subprocess.run(["ss", "-Hltnp"], capture_output=True, text=True, check=True).stdout
+    return {line.split()[3] for line in out.splitlines() if f"pid={pid}," in line}
+
+
+NODE_CLIENT = """
+import sys
+from distributed import Client
+from distributed.security import Security
+address, creds = sys.argv[1], sys.argv[2:]
+# The run's CA alone: a TLS client that trusts the scheduler but has no certificate of its own.
+security = Security(tls_ca_file=creds[0], tls_client_cert=(creds[1:] or [None])[0],
+                    tls_client_key=(creds[2:] or [None])[0], require_encryption=True) if creds else None
+try:
+    with Client(address, security=security, timeout=8) as client:
+        print("CONNECTED", len(client.scheduler_info()["workers"]))
+except Exception as exc:
+    print("REFUSED", type(exc).__name__, str(exc)[:200])
+"""
+
+
+def test_scheduler_refuses_clients_without_the_run_credentials(server, synthetic_300: Path, tmp_path: Path) -> None:
+    """A user on a compute node who reaches the scheduler's port cannot drive the workers:
+    plain TCP and TLS without the run's credentials are refused; the dashboard is on the
+    login node's loopback; the credential files are the owner's only."""
+    results = tmp_path / "r"
+    tls_dir = results / ".checkpoints" / "dask-tls"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "flows.cli", "run", str(synthetic_300), "--results", str(results),
+         "--cluster", "slurm", "--profile", "multi-node", "--batch-size", "2"],
+        cwd=REPO, env=server, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 180
+        script = ""
+        while not script and time.monotonic() < deadline and proc.poll() is None:
+            running = subprocess.run(["squeue", "-h", "-t", "RUNNING", "-o", "%i"], capture_output=True,
+                                     text=True, env=slurm_env()).stdout.split()
+            for job in running:
+                out = subprocess.run(["scontrol", "write", "batch_script", job, "-"],
+                                     capture_output=True, text=True, env=slurm_env()).stdout
+                if str(tls_dir) in out:  # this run's worker job
+                    script = out
+            time.sleep(0.3)
+        assert script, "no worker job of the run was seen running"
+        command = script.strip().splitlines()[-1].split()
+        address = command[3]
+        assert address.startswith(f"tls://{LOGIN_ADDR}:"), command
+        creds = [command[command.index(flag) + 1] for flag in ("--tls-ca-file", "--tls-cert", "--tls-key")]
+        assert {Path(c).parent for c in creds} == {tls_dir}, creds
+        assert tls_dir.stat().st_mode & 0o777 == 0o700
+        for cred in creds:
+            assert Path(cred).stat().st_mode & 0o777 == 0o600, cred
+        # The scheduler listens on ib0, the dashboard only on loopback.
+        host_port = address.removeprefix("tls://")
+        addresses = listening(proc.pid)
+        assert host_port in addresses, addresses
+        assert all(a == host_port or a.startswith("127.") for a in addresses), addresses
+
+        def from_node1(*args: str) -> subprocess.Popen:
+            return subprocess.Popen(
+                ["nsenter", "--net=/run/netns/node1", sys.executable, "-c", NODE_CLIENT, *args],
+                cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            )
+
+        probes = {
+            "plain tcp": from_node1("tcp://" + host_port),
+            "tls, no credentials": from_node1(address),
+            "tls, the CA but no client certificate": from_node1(address, creds[0]),
+            "tls, the run's credentials": from_node1(address, *creds),
+        }
+        answers = {name: p.communicate(timeout=60)[0].strip().splitlines()[-1] for name, p in probes.items()}
+        assert answers["plain tcp"].startswith("REFUSED"), answers
+        assert answers["tls, no credentials"].startswith("REFUSED"), answers
+        assert answers["tls, the CA but no client certificate"].startswith("REFUSED"), answers
+        # The same address and network with the credentials connects: the refusals above are
+        # the credentials', not the network's.
+        assert answers["tls, the run's credentials"].startswith("CONNECTED"), answers
+        out, err = proc.communicate(timeout=600)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert proc.returncode == 0, err[-3000:]
+    summary = json.loads((results / "run_summary.json").read_text())
+    assert (summary["filings"], summary["parsed"], summary["failed"]) == (300, 300, 0)
+    print("from node1:", answers)
