@@ -19,28 +19,33 @@ def _parse(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    return run_flow(resolve(RunSettings, flag_values(args, RunSettings)), "form3 run")
+
+
+def run_flow(settings: RunSettings, command: str) -> int:
+    """The flow with resolved settings, in this process (``form3 run``, and the flow's rank
+    of a ``form3 submit`` job): the summary on stdout, exit 1 unless it completed."""
     from flows.cluster import ProfileError, UnreachableApiError
     from flows.local_api import client_api, planned_api_url
     from flows.manifest import ManifestError
     from flows.planning import preflight
 
-    settings = resolve(RunSettings, flag_values(args, RunSettings))
     try:  # fail fast, before any server or cluster starts
         _, profile = preflight(settings, planned_api_url())
     except (ManifestError, ProfileError, UnreachableApiError) as exc:
-        print(f"form3 run: {exc}", file=sys.stderr)
+        print(f"{command}: {exc}", file=sys.stderr)
         return 2
 
     from flows.flow import extract_form3
 
     with client_api(settings.results_dir / "logs") as api_url:
-        print(f"form3 run: Prefect API {api_url} (profile {profile.name})", file=sys.stderr)
+        print(f"{command}: Prefect API {api_url} (profile {profile.name})", file=sys.stderr)
         state = extract_form3(settings=settings, return_state=True)
     summary = state.result(raise_on_failure=False)
     if isinstance(summary, dict):
         print(json.dumps(summary, indent=2))
     if not state.is_completed():
-        print(f"form3 run: {state.name}: {state.message}", file=sys.stderr)
+        print(f"{command}: {state.name}: {state.message}", file=sys.stderr)
         return 1
     return 0
 
@@ -138,6 +143,12 @@ def _doctor(args: argparse.Namespace) -> int:
     return doctor(settings.profile_name, str(settings.results_dir), str(settings.checkpoint_dir))
 
 
+def _submit(args: argparse.Namespace) -> int:
+    from flows.submit import submit
+
+    return submit(resolve(RunSettings, flag_values(args, RunSettings)), args.nodes)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="form3", description="SEC Form 3 filings to research tables."
@@ -209,6 +220,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_arguments(dr, RunSettings)
     dr.set_defaults(func=_doctor)
+
+    sb = sub.add_parser(
+        "submit", help="run the whole flow inside one Slurm allocation (dask-jobqueue's "
+        "SLURMRunner: scheduler, flow and workers are the ranks of one srun); for login nodes "
+        "that end long processes; takes the flags of `form3 run`",
+    )
+    add_arguments(sb, RunSettings)
+    sb.add_argument("--nodes", type=int, default=1, metavar="N",
+                    help="nodes of the allocation; each runs the profile's `processes` workers "
+                    "(default 1)")
+    sb.set_defaults(func=_submit)
     return parser
 
 

@@ -388,4 +388,5 @@ def test_scheduler_refuses_clients_without_the_run_credentials(server, synthetic
     assert proc.returncode == 0, err[-3000:]
     summary = json.loads((results / "run_summary.json").read_text())
     assert (summary["filings"], summary["parsed"], summary["failed"]) == (300, 300, 0)
+    assert not any(tls_dir.iterdir())  # the credentials' files end with the run
     print("from node1:", answers)
