@@ -11,14 +11,12 @@ from pathlib import Path
 
 import pandas as pd
 
+from flows.outputs import OUTPUT_NAMES
 from tests.conftest import REPO
 
 SAMPLE = REPO / "data" / "form_3_10.csv"
-OUTPUTS = (
-    "parsed_form3.json", "failures.csv", "submissions.parquet", "reporting_owners.parquet",
-    "nonderiv_holdings.parquet", "deriv_holdings.parquet", "footnotes.parquet",
-    "owner_signatures.parquet",
-)
+# Every output file, SEC TSVs included: one list, the one publishing writes.
+OUTPUTS = OUTPUT_NAMES
 
 
 def _digests(results: Path) -> dict[str, str]:
