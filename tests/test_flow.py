@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import datetime
 import hashlib
 import json
 import os
@@ -133,7 +134,7 @@ def test_corpus_run_tables_match_manifest(form3, corpus: Path, tmp_path: Path) -
     assert len(_table(results, "footnotes")) == _manifest_sum(manifest, "n_footnotes")
     subs = _table(results, "submissions").set_index("accession_number")
     assert subs.loc["0000100493-20-000092", "issuername"] == "TYSON FOODS, INC."
-    assert subs.loc["0000100493-20-000092", "filing_date"] == "2020-05-26"
+    assert subs.loc["0000100493-20-000092", "filing_date"] == datetime.date(2020, 5, 26)  # a date, typed
     failures = pd.read_csv(results / "failures.csv")
     assert set(failures["error"]) == {"not_form3"}
 
