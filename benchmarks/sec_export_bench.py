@@ -9,7 +9,6 @@ tables. Prints figures; asserts nothing. Compare the export's seconds with a col
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import sys
 import tempfile
 import time
@@ -20,14 +19,7 @@ sys.path.insert(0, str(REPO))
 
 from tasks.sec_tsv import export_results  # noqa: E402
 from flows.publishing import publish_files  # noqa: E402
-
-
-def _generator():
-    spec = importlib.util.spec_from_file_location("make_sample", REPO / "data" / "make_sample.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("make_sample", module)
-    spec.loader.exec_module(module)
-    return module
+from benchmarks.flow_bench import _generator  # noqa: E402
 
 
 def main() -> None:

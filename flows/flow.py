@@ -8,8 +8,8 @@
    as one set; the run summary to ``run_summary.json`` and the UI.
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations`: Prefect builds the flow's parameter model from the
+# signature at run time (served runs, retries), and a string annotation there fails to resolve.
 import time
 from typing import Any
 

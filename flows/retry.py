@@ -15,12 +15,14 @@ import json
 import sys
 import time
 import uuid
-from pathlib import Path
 from typing import Any
 
 from prefect import get_client
 from prefect.client.schemas.objects import StateType
 from prefect.states import AwaitingRetry
+
+from flows.outputs import SUMMARY_NAME
+from flows.settings import RunSettings
 
 POLL_SECONDS = 2.0
 
@@ -103,8 +105,8 @@ def retry(flow_run_id: str, wait: bool = True, timeout: float | None = None) -> 
     except RetryError as exc:
         print(f"form3 retry: {exc}", file=sys.stderr)
         return 2
-    results_dir = Path(final.parameters.get("results_dir") or "results")
-    summary_path = results_dir / "run_summary.json"
+    settings = RunSettings.model_validate(final.parameters.get("settings") or {})
+    summary_path = settings.results_dir / SUMMARY_NAME
     try:
         summary = json.loads(summary_path.read_text())
         if summary.get("flow_run_id") == str(run_id):

@@ -1,4 +1,4 @@
-"""Per-filing errors.
+"""Per-filing errors: which filing, what is wrong, and the kind `failures.csv` records.
 
 A bad filing must fail alone and say *which* filing and *what* is wrong, so every error carries
 the source it came from and a short machine-readable ``kind`` that lands in ``failures.csv``.

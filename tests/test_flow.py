@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import datetime
 import hashlib
 import json
 import os
@@ -11,14 +12,12 @@ from pathlib import Path
 
 import pandas as pd
 
+from flows.outputs import OUTPUT_NAMES
 from tests.conftest import REPO
 
 SAMPLE = REPO / "data" / "form_3_10.csv"
-OUTPUTS = (
-    "parsed_form3.json", "failures.csv", "submissions.parquet", "reporting_owners.parquet",
-    "nonderiv_holdings.parquet", "deriv_holdings.parquet", "footnotes.parquet",
-    "owner_signatures.parquet",
-)
+# Every output file, SEC TSVs included: one list, the one publishing writes.
+OUTPUTS = OUTPUT_NAMES
 
 
 def _digests(results: Path) -> dict[str, str]:
@@ -135,7 +134,7 @@ def test_corpus_run_tables_match_manifest(form3, corpus: Path, tmp_path: Path) -
     assert len(_table(results, "footnotes")) == _manifest_sum(manifest, "n_footnotes")
     subs = _table(results, "submissions").set_index("accession_number")
     assert subs.loc["0000100493-20-000092", "issuername"] == "TYSON FOODS, INC."
-    assert subs.loc["0000100493-20-000092", "filing_date"] == "2020-05-26"
+    assert subs.loc["0000100493-20-000092", "filing_date"] == datetime.date(2020, 5, 26)  # a date, typed
     failures = pd.read_csv(results / "failures.csv")
     assert set(failures["error"]) == {"not_form3"}
 

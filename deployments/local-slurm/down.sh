@@ -42,25 +42,6 @@ stop_daemon() {
     rm -f "$pidfile"
 }
 
-cancel_jobs() {
-    command -v squeue >/dev/null 2>&1 || return 0
-    daemon_pid slurmctld "$SLURMCTLD_PIDFILE" >/dev/null || return 0
-    controller_up || { log "controller does not answer: not cancelling jobs"; return 0; }
-    local jobs i
-    jobs=$(timeout 10 squeue -h -o %A 2>/dev/null | tr '\n' ' ') || true
-    [[ -n ${jobs// /} ]] || return 0
-    log "cancelling jobs: $jobs"
-    # shellcheck disable=SC2086
-    timeout 10 scancel $jobs 2>/dev/null || true
-    # Let slurmd kill the job steps (KillWait) before slurmd itself goes away,
-    # so no job processes are left behind.
-    for ((i = 0; i < 75; i++)); do
-        [[ -z $(timeout 5 squeue -h -o %A 2>/dev/null) ]] && return 0
-        sleep 0.2
-    done
-    log "WARNING: jobs still listed after 15s: $(timeout 5 squeue -h -o '%A %T' 2>/dev/null | tr '\n' ' ')"
-}
-
 main() {
     [[ ${1:-} == --no-lock ]] || take_lock
     local rc=0

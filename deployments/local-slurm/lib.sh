@@ -83,3 +83,46 @@ node_state() {
 controller_up() {
     timeout 10 scontrol ping 2>/dev/null | grep -q 'is UP'
 }
+
+# wait_for SECONDS DESCRIPTION CMD... : poll CMD every 0.2 s; `die` (the sourcing script's)
+# when it has not succeeded in time.
+wait_for() {
+    local secs=$1 what=$2; shift 2
+    local deadline=$(( $(date +%s) + secs ))
+    until "$@" >/dev/null 2>&1; do
+        (( $(date +%s) < deadline )) || die "timed out after ${secs}s waiting for $what"
+        sleep 0.2
+    done
+}
+
+# start_daemon NAME PIDFILE COMM CMD... : CMD must daemonize and write PIDFILE; COMM is the
+# process name daemon_pid checks (slurmd for every slurmd.NODE of the multi-node cluster).
+start_daemon() {
+    local name=$1 pidfile=$2 comm=$3; shift 3
+    rm -f "$pidfile"   # stale (the process is not running, checked by caller)
+    log "starting $name"
+    # stdin/stdout/stderr detached from the caller (CI captures our output;
+    # a daemon holding that pipe open would make it hang).
+    "$@" </dev/null >"$STATE_DIR/$name.start.log" 2>&1 9>&- ||
+        die "$name failed to start: $(cat "$STATE_DIR/$name.start.log")"
+    wait_for 10 "$name pid file $pidfile" daemon_pid "$comm" "$pidfile"
+}
+
+# Cancel every job of the cluster SLURM_CONF names, and let slurmd kill the job steps
+# (KillWait) before slurmd itself goes away, so no job processes are left behind.
+cancel_jobs() {
+    command -v squeue >/dev/null 2>&1 || return 0
+    daemon_pid slurmctld "$SLURMCTLD_PIDFILE" >/dev/null || return 0
+    controller_up || { log "controller does not answer: not cancelling jobs"; return 0; }
+    local jobs i
+    jobs=$(timeout 10 squeue -h -o %A 2>/dev/null | tr '\n' ' ') || true
+    [[ -n ${jobs// /} ]] || return 0
+    log "cancelling jobs: $jobs"
+    # shellcheck disable=SC2086
+    timeout 10 scancel $jobs 2>/dev/null || true
+    for ((i = 0; i < 75; i++)); do
+        [[ -z $(timeout 5 squeue -h -o %A 2>/dev/null) ]] && return 0
+        sleep 0.2
+    done
+    log "WARNING: jobs still listed after 15s: $(timeout 5 squeue -h -o '%A %T' 2>/dev/null | tr '\n' ' ')"
+}

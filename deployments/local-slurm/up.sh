@@ -145,29 +145,7 @@ render_conf() {
 # --------------------------------------------------------------------------
 # 3. daemons
 # --------------------------------------------------------------------------
-# wait_for SECONDS DESCRIPTION CMD... : poll CMD every 0.2 s
-wait_for() {
-    local secs=$1 what=$2; shift 2
-    local deadline=$(( $(date +%s) + secs ))
-    until "$@" >/dev/null; do
-        (( $(date +%s) < deadline )) || die "timed out after ${secs}s waiting for $what"
-        sleep 0.2
-    done
-}
-
 munge_works() { munge -n 2>/dev/null | unmunge >/dev/null 2>&1; }
-
-# start_daemon NAME PIDFILE CMD... : CMD must daemonize and write PIDFILE.
-start_daemon() {
-    local name=$1 pidfile=$2; shift 2
-    rm -f "$pidfile"   # stale (the process is not running, checked by caller)
-    log "starting $name"
-    # stdin/stdout/stderr detached from the caller (CI captures our output;
-    # a daemon holding that pipe open would make it hang).
-    "$@" </dev/null >"$STATE_DIR/$name.start.log" 2>&1 9>&- ||
-        die "$name failed to start: $(cat "$STATE_DIR/$name.start.log")"
-    wait_for 10 "$name pid file $pidfile" daemon_pid "$name" "$pidfile"
-}
 
 node_ready() {
     local s
@@ -234,7 +212,7 @@ main() {
     fi
 
     if ! daemon_pid munged "$MUNGED_PIDFILE" >/dev/null; then
-        start_daemon munged "$MUNGED_PIDFILE" \
+        start_daemon munged "$MUNGED_PIDFILE" munged \
             runuser -u munge -- /usr/sbin/munged \
                 --pid-file="$MUNGED_PIDFILE" --log-file="$MUNGE_LOG"
     fi
@@ -250,12 +228,12 @@ main() {
             clear=(-c)
         fi
         # Started as root; drops to SlurmUser=slurm after writing its pid file.
-        start_daemon slurmctld "$SLURMCTLD_PIDFILE" /usr/sbin/slurmctld "${clear[@]}" -f "$SLURM_CONF"
+        start_daemon slurmctld "$SLURMCTLD_PIDFILE" slurmctld /usr/sbin/slurmctld "${clear[@]}" -f "$SLURM_CONF"
     fi
     wait_for "$START_TIMEOUT" "slurmctld to answer (scontrol ping)" controller_up
 
     if ! daemon_pid slurmd "$SLURMD_PIDFILE" >/dev/null; then
-        start_daemon slurmd "$SLURMD_PIDFILE" /usr/sbin/slurmd -f "$SLURM_CONF" -N localhost
+        start_daemon slurmd "$SLURMD_PIDFILE" slurmd /usr/sbin/slurmd -f "$SLURM_CONF" -N localhost
     fi
     wait_node_ready
 

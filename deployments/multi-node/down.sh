@@ -34,22 +34,6 @@ stop_daemon() {
     rm -f "$pidfile"
 }
 
-cancel_jobs() {
-    daemon_pid slurmctld "$SLURMCTLD_PIDFILE" >/dev/null || return 0
-    controller_up || { log "controller does not answer: not cancelling jobs"; return 0; }
-    local jobs i
-    jobs=$(timeout 10 squeue -h -o %A 2>/dev/null | tr '\n' ' ') || true
-    [[ -n ${jobs// /} ]] || return 0
-    log "cancelling jobs: $jobs"
-    # shellcheck disable=SC2086
-    timeout 10 scancel $jobs 2>/dev/null || true
-    for ((i = 0; i < 75; i++)); do
-        [[ -z $(timeout 5 squeue -h -o %A 2>/dev/null) ]] && return 0
-        sleep 0.2
-    done
-    log "WARNING: jobs still listed after 15s"
-}
-
 main() {
     local keep_network=0 lock=1 arg
     for arg in "$@"; do

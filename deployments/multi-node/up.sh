@@ -30,15 +30,6 @@ die() {
 }
 trap 'die "command failed (line $LINENO): $BASH_COMMAND"' ERR
 
-wait_for() {  # wait_for SECONDS DESCRIPTION CMD...
-    local secs=$1 what=$2; shift 2
-    local deadline=$(( $(date +%s) + secs ))
-    until "$@" >/dev/null 2>&1; do
-        (( $(date +%s) < deadline )) || die "timed out after ${secs}s waiting for $what"
-        sleep 0.2
-    done
-}
-
 # --------------------------------------------------------------------------
 install_packages() {
     local p missing=()
@@ -158,15 +149,6 @@ write_if_changed() {
 
 # --------------------------------------------------------------------------
 munge_works() { munge -S "$MUNGE_SOCKET" -n 2>/dev/null | unmunge -S "$MUNGE_SOCKET" >/dev/null 2>&1; }
-
-start_daemon() {  # start_daemon NAME PIDFILE CMD... (CMD daemonizes and writes PIDFILE)
-    local name=$1 pidfile=$2 comm=$3; shift 3
-    rm -f "$pidfile"
-    log "starting $name"
-    "$@" </dev/null >"$STATE_DIR/$name.start.log" 2>&1 9>&- ||
-        die "$name failed to start: $(cat "$STATE_DIR/$name.start.log")"
-    wait_for 10 "$name pid file $pidfile" daemon_pid "$comm" "$pidfile"
-}
 
 all_nodes_idle() {
     local states

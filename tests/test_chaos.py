@@ -1,0 +1,83 @@
+"""Random SIGKILLs across planning, extraction and publishing, then one full run: nothing lost,
+nothing duplicated, outputs byte-identical to an uninterrupted run (issue 10's 20-kill test,
+on a smaller set so it fits the slow tier)."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from tests.conftest import REPO, cli_env
+from tests.test_flow import OUTPUTS, _digests
+
+KILLS = 12
+SEED = int(os.environ.get("FORM3_CHAOS_SEED", "20261130"))
+
+
+def _descendants(pid: int) -> list[int]:
+    out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
+    children = [int(p) for p in out.split()]
+    return children + [d for c in children for d in _descendants(c)]
+
+
+def _publishing(results: Path) -> bool:
+    """A temporary output file exists: the run is writing or renaming its outputs."""
+    return results.exists() and any(p.name.endswith(".tmp") for p in results.iterdir())
+
+
+def test_random_kills_then_one_full_run(form3, prefect_api: str, synthetic_3000: Path, tmp_path: Path) -> None:
+    rng = random.Random(SEED)
+    results = tmp_path / "results"
+    args = [sys.executable, "-m", "flows.cli", "run", str(synthetic_3000), "--results", str(results),
+            "--batch-size", "60"]
+    log = []
+    for attempt in range(KILLS):
+        kind = rng.choice(("group", "group", "worker", "publish"))
+        delay = rng.uniform(0.5, 9.0)
+        proc = subprocess.Popen(args, cwd=REPO, env=cli_env(prefect_api), stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL, start_new_session=True)
+        started = time.monotonic()
+        what = ""
+        while proc.poll() is None and time.monotonic() - started < 120:
+            elapsed = time.monotonic() - started
+            if kind == "publish" and _publishing(results):
+                os.killpg(proc.pid, signal.SIGKILL)
+                what += f"group while publishing at {elapsed:.1f}s"
+                break
+            if kind == "group" and elapsed >= delay:
+                os.killpg(proc.pid, signal.SIGKILL)
+                what += f"group at {elapsed:.1f}s"
+                break
+            if kind == "worker" and elapsed >= delay:
+                workers = [p for p in _descendants(proc.pid)
+                           if b"spawn_main" in Path(f"/proc/{p}/cmdline").read_bytes()]
+                if workers:  # the run goes on without it; end the run later
+                    os.kill(rng.choice(workers), signal.SIGKILL)
+                    what += f"one worker at {elapsed:.1f}s, then "
+                    kind, delay = "group", elapsed + rng.uniform(1.0, 6.0)
+            time.sleep(0.02)
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            what += "group at the 120 s limit"
+        proc.wait()
+        log.append(f"kill {attempt}: {what or 'the run finished first'} (rc {proc.returncode})")
+    print("\n".join(log))  # shown with -s and with any failure below
+
+    form3("run", str(synthetic_3000), "--results", str(results), "--batch-size", "60")
+    summary = form3.summary(results)
+    assert (summary["filings"], summary["succeeded"], summary["failed"]) == (3000, 3000, 0), log
+    records = json.loads((results / "parsed_form3.json").read_text())
+    accessions = [r["accession_number"] for r in records]
+    assert len(accessions) == len(set(accessions)) == 3000  # nothing lost, nothing twice
+    assert not [p.name for p in results.iterdir() if p.name.endswith(".tmp") or p.name == ".publish.json"]
+
+    clean = tmp_path / "clean"
+    form3("run", str(synthetic_3000), "--results", str(clean), "--batch-size", "60")
+    assert _digests(results) == _digests(clean), log
+    assert all((results / n).is_file() for n in OUTPUTS)
