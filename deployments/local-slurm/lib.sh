@@ -81,7 +81,7 @@ node_state() {
 }
 
 controller_up() {
-    timeout 10 scontrol ping 2>/dev/null | grep -q 'is UP'
+    [[ $(timeout 10 scontrol ping 2>/dev/null) == *'is UP'* ]]
 }
 
 # wait_for SECONDS DESCRIPTION CMD... : poll CMD every 0.2 s; `die` (the sourcing script's)

@@ -43,7 +43,7 @@ slurmd_pidfile() { printf '%s/slurmd.%s.pid\n' "$STATE_DIR" "$1"; }
 log() { printf '[multi-node] %s\n' "$*" >&2; }
 
 controller_up() {
-    timeout 10 scontrol ping 2>/dev/null | grep -q 'is UP'
+    [[ $(timeout 10 scontrol ping 2>/dev/null) == *'is UP'* ]]
 }
 
 # "node1 idle" lines, one per node

@@ -7,7 +7,7 @@ set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 up=1
-if ip addr show dev "$IFACE" 2>/dev/null | grep -q "inet $LOGIN_ADDR/"; then
+if [[ $(ip addr show dev "$IFACE" 2>/dev/null) == *"inet $LOGIN_ADDR/"* ]]; then
     printf '%-16s %s\n' "login $IFACE" "$LOGIN_ADDR"
 else
     printf '%-16s %s\n' "login $IFACE" "missing"; up=0

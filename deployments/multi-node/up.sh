@@ -82,7 +82,9 @@ setup_network() {
         log "creating bridge $IFACE ($LOGIN_ADDR/24)"
         ip link add "$IFACE" type bridge
     fi
-    ip addr show dev "$IFACE" | grep -q "inet $LOGIN_ADDR/24" || ip addr add "$LOGIN_ADDR/24" dev "$IFACE"
+    # Not `ip … | grep -q`: under pipefail, grep -q exiting first can SIGPIPE ip, and the
+    # "missing" branch then fails with "Error: ipv4: Address already assigned".
+    [[ $(ip addr show dev "$IFACE") == *"inet $LOGIN_ADDR/24"* ]] || ip addr add "$LOGIN_ADDR/24" dev "$IFACE"
     ip link set "$IFACE" up
     local i name addr veth
     for ((i = 1; i <= NODES; i++)); do
@@ -94,7 +96,7 @@ setup_network() {
         fi
         ip link set "$veth" master "$IFACE" up
         ip -n "$name" link set lo up
-        ip -n "$name" addr show dev "$IFACE" | grep -q "inet $addr/24" ||
+        [[ $(ip -n "$name" addr show dev "$IFACE") == *"inet $addr/24"* ]] ||
             ip -n "$name" addr add "$addr/24" dev "$IFACE"
         ip -n "$name" link set "$IFACE" up
     done
