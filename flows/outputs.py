@@ -60,18 +60,24 @@ def reusable_outputs(results_dir: Path, fingerprint: str) -> dict[str, Any] | No
 
 
 def recover(results_dir: Path) -> bool:
-    """Finish a publication a kill interrupted (see module doc); True if there was one."""
+    """Finish a publication a kill interrupted (see module doc), then remove the temporary
+    files a killed run left; True if there was a publication to finish."""
     journal = results_dir / JOURNAL_NAME
     try:
         moves = json.loads(journal.read_text())
     except (OSError, ValueError):
         journal.unlink(missing_ok=True)  # absent, or torn before any rename happened
-        return False
-    for tmp, target in moves:
+        moves = None
+    for tmp, target in moves or ():
         if Path(tmp).exists():
             os.replace(tmp, target)
-    journal.unlink()
-    return True
+    if moves is not None:
+        journal.unlink()
+    for name in OUTPUT_NAMES + (SUMMARY_NAME,):  # one writer per results directory
+        target = results_dir / name
+        for stale in target.parent.glob(f".{target.name}.*.tmp"):
+            stale.unlink(missing_ok=True)
+    return moves is not None
 
 
 class ResultsWriter:

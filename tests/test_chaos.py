@@ -26,9 +26,19 @@ def _descendants(pid: int) -> list[int]:
     return children + [d for c in children for d in _descendants(c)]
 
 
-def _publishing(results: Path) -> bool:
-    """A temporary output file exists: the run is writing or renaming its outputs."""
-    return results.exists() and any(p.name.endswith(".tmp") for p in results.iterdir())
+def _publishing(results: Path, since: float) -> bool:
+    """This run made a temporary output file: it is writing or renaming its outputs."""
+    try:
+        return any(p.name.endswith(".tmp") and p.stat().st_mtime >= since for p in results.iterdir())
+    except OSError:  # no results dir yet, or a file renamed away while we looked
+        return False
+
+
+def _is_worker(pid: int) -> bool:
+    try:
+        return b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
 
 
 def test_random_kills_then_one_full_run(form3, prefect_api: str, synthetic_3000: Path, tmp_path: Path) -> None:
@@ -42,29 +52,25 @@ def test_random_kills_then_one_full_run(form3, prefect_api: str, synthetic_3000:
         delay = rng.uniform(0.5, 9.0)
         proc = subprocess.Popen(args, cwd=REPO, env=cli_env(prefect_api), stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL, start_new_session=True)
-        started = time.monotonic()
+        started, since = time.monotonic(), time.time()
         what = ""
         while proc.poll() is None and time.monotonic() - started < 120:
             elapsed = time.monotonic() - started
-            if kind == "publish" and _publishing(results):
+            if (kind == "publish" and _publishing(results, since)) or (kind == "group" and elapsed >= delay):
                 os.killpg(proc.pid, signal.SIGKILL)
-                what += f"group while publishing at {elapsed:.1f}s"
-                break
-            if kind == "group" and elapsed >= delay:
-                os.killpg(proc.pid, signal.SIGKILL)
-                what += f"group at {elapsed:.1f}s"
+                what += f"group at {elapsed:.1f}s" + (" while publishing" if kind == "publish" else "")
                 break
             if kind == "worker" and elapsed >= delay:
-                workers = [p for p in _descendants(proc.pid)
-                           if b"spawn_main" in Path(f"/proc/{p}/cmdline").read_bytes()]
+                workers = [p for p in _descendants(proc.pid) if _is_worker(p)]
                 if workers:  # the run goes on without it; end the run later
                     os.kill(rng.choice(workers), signal.SIGKILL)
                     what += f"one worker at {elapsed:.1f}s, then "
                     kind, delay = "group", elapsed + rng.uniform(1.0, 6.0)
             time.sleep(0.02)
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            what += "group at the 120 s limit"
+        else:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+                what += "group at the 120 s limit"
         proc.wait()
         log.append(f"kill {attempt}: {what or 'the run finished first'} (rc {proc.returncode})")
     print("\n".join(log))  # shown with -s and with any failure below

@@ -72,6 +72,7 @@ def test_outputs_are_published_as_one_set(tmp_path: Path) -> None:
     (results / JOURNAL_NAME).write_text(json.dumps(moves))
     (results / SUMMARY_NAME).unlink()
     os.replace(*moves[1])  # failures.csv renamed, the rest not yet
+    (results / ".parsed_form3.json.k1lled.tmp").write_text("[")  # an earlier killed run's
     assert "new" in (results / "failures.csv").read_text()
     assert recover(results) is True
     assert not (results / JOURNAL_NAME).exists()

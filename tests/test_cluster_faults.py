@@ -147,10 +147,13 @@ def assert_like_clean(results: Path, clean: Path) -> None:
 
 def restore_node(node: str) -> None:
     """Restart what is missing (up.sh is idempotent: slurmd, network) and resume the node."""
-    up = subprocess.run(["bash", str(MULTI / "up.sh")], capture_output=True, text=True, timeout=180)
     subprocess.run(["scontrol", "update", f"NodeName={node}", "State=RESUME"],
                    capture_output=True, env=slurm_env())
-    assert up.returncode == 0, up.stderr[-3000:]
+    # A node whose link was down for a minute is heard from again at slurmctld's next ping
+    # (SlurmdTimeout 30 s): give up.sh's wait more than that.
+    up = subprocess.run(["bash", str(MULTI / "up.sh")], capture_output=True, text=True, timeout=300,
+                        env=dict(os.environ, FORM3_SLURM_START_TIMEOUT="120"))
+    assert up.returncode == 0, up.stderr[:2000] + "\n…\n" + up.stderr[-2000:]
 
 
 def node_veth(node: str) -> str:

@@ -161,8 +161,9 @@ all_nodes_idle() {
 wait_nodes_ready() {
     local deadline=$(( $(date +%s) + START_TIMEOUT )) resumed=0 bad
     until all_nodes_idle; do
-        # Nodes left DOWN/DRAINED by an earlier fault: their slurmd runs, so resume them.
-        bad=$(node_states | awk '$2 ~ /^(down|drain|drained|draining)$/ {print $1}' | paste -sd, -)
+        # Nodes left DOWN/DRAINED by an earlier fault (down* while slurmctld has not heard
+        # from them again, e.g. after their link was down): their slurmd runs, so resume them.
+        bad=$(node_states | awk '$2 ~ /^(down|drain|drained|draining)\*?$/ {print $1}' | paste -sd, -)
         if [[ -n $bad ]] && (( resumed < 3 )); then
             log "nodes $bad not usable: resuming"
             scontrol update NodeName="$bad" State=RESUME >/dev/null 2>&1 || true
