@@ -80,7 +80,7 @@ def probe(args: argparse.Namespace) -> int:
     report: dict[str, Any] = {"host": socket.gethostname(), "versions": versions()}
     try:
         import flows.flow  # noqa: F401 - the project as a worker imports it
-        import tasks.prefect_tasks  # noqa: F401
+        import tasks.prefect_tasks  # noqa: F401 - and the task module the workers run
 
         report["project"] = (True, f"flows and tasks importable from {Path(flows.flow.__file__).parent.parent}")
     except Exception as exc:  # noqa: BLE001

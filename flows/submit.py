@@ -120,7 +120,7 @@ def job_script(settings: RunSettings, profile: ClusterProfile, nodes: int,
     c = profile.cluster
     ntasks = SERVICE_RANKS + nodes * workers_per_node(profile)
     logs = Path(str(c.get("log_directory") or ".")).resolve()
-    directives = [f"-J form3-submit", f"-N {nodes}", f"-n {ntasks}", "--cpus-per-task=1",
+    directives = ["-J form3-submit", f"-N {nodes}", f"-n {ntasks}", "--cpus-per-task=1",
                   f"-o {q(str(logs / 'form3-submit-%j.out'))}", f"-e {q(str(logs / 'form3-submit-%j.err'))}"]
     if c.get("queue"):
         directives.append(f"-p {q(str(c['queue']))}")

@@ -14,7 +14,6 @@ from tasks.checkpoint_format import CHECKPOINT_FORMAT, BatchRecords
 from tasks.extract import parse_file
 from tasks.output_digest import corpus_files, output_digest
 from tasks.version import OUTPUT_DIGEST, PARSER_VERSION
-from tests.conftest import REPO
 
 pytestmark = pytest.mark.fast
 NAME = "0000100493-20-000092.txt"

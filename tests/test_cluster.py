@@ -19,11 +19,10 @@ import time
 import urllib.request
 from pathlib import Path
 
-import pandas as pd
 import pytest
 
-from tests.conftest import REPO, load_generator
-from tests.test_flow import OUTPUTS
+from tests.conftest import REPO, load_generator, stop_group
+from tests.test_flow import assert_same_outputs
 
 pytestmark = pytest.mark.cluster
 
@@ -112,12 +111,7 @@ def server(tmp_path_factory) -> dict[str, str]:
         assert client["PREFECT_API_URL"] == f"http://{LOGIN_ADDR}:{port}/api"
         yield env | client
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        stop_group(proc)
         log.close()
 
 
@@ -154,11 +148,7 @@ def test_cross_host_run_equals_local_run(server, synthetic_300: Path, tmp_path: 
     proc = form3(server, "run", str(synthetic_300), "--results", str(local), "--batch-size", "25")
     assert proc.returncode == 0, proc.stderr[-5000:]
 
-    for name in OUTPUTS:
-        if name.endswith(".parquet"):
-            pd.testing.assert_frame_equal(pd.read_parquet(on_nodes / name), pd.read_parquet(local / name))
-        else:
-            assert (on_nodes / name).read_bytes() == (local / name).read_bytes(), name
+    assert_same_outputs(on_nodes, local)
     summary = json.loads((on_nodes / "run_summary.json").read_text())
     assert (summary["filings"], summary["parsed"], summary["failed"], summary["batches"]) == (300, 300, 0, 12)
     assert summary["profile"] == "multi-node"

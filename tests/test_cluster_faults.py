@@ -18,14 +18,13 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import pandas as pd
 import pytest
 import yaml
 
 from flows.cluster import PROFILES_FILE
-from tests.conftest import REPO, load_generator
+from tests.conftest import REPO, load_generator, stop_group
 from tests.test_cluster import MULTI, cluster, form3, server, slurm_env, wait_no_jobs  # noqa: F401
-from tests.test_flow import OUTPUTS
+from tests.test_flow import assert_same_outputs
 
 pytestmark = pytest.mark.cluster
 
@@ -102,23 +101,13 @@ def wait_mid_run(proc: subprocess.Popen, results: Path, name: str, nodes: int = 
     pytest.fail(f"the run ended (exit {proc.poll()}) or stalled before the fault could be injected")
 
 
-def stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-
-
 def finish(proc: subprocess.Popen, env: dict[str, str], args: list[str], results: Path) -> dict:
     """Wait for the run; if it ended Failed with filings not processed, one rerun must parse
     exactly those. The final summary."""
     try:
         code = proc.wait(timeout=RUN_TIMEOUT)
     finally:
-        stop(proc)
+        stop_group(proc)
     err = (results.parent / "run.err").read_text()
     summary = json.loads((results / "run_summary.json").read_text())
     if code != 0:
@@ -136,11 +125,7 @@ def assert_like_clean(results: Path, clean: Path) -> None:
     records = json.loads((results / "parsed_form3.json").read_text())
     accessions = [r["accession_number"] for r in records]
     assert len(accessions) == len(set(accessions)) == FILINGS
-    for name in OUTPUTS:
-        if name.endswith(".parquet"):
-            pd.testing.assert_frame_equal(pd.read_parquet(results / name), pd.read_parquet(clean / name))
-        else:
-            assert (results / name).read_bytes() == (clean / name).read_bytes(), name
+    assert_same_outputs(results, clean)
     summary = json.loads((results / "run_summary.json").read_text())
     assert (summary["filings"], summary["failed"], summary["not_processed"]) == (FILINGS, 0, 0)
 
@@ -171,7 +156,7 @@ def run_with_fault(env: dict[str, str], manifest: Path, clean: Path, tmp_path: P
         inject(running)
         summary = finish(proc, env | (extra_env or {}), args, results)
     finally:
-        stop(proc)
+        stop_group(proc)
     assert_like_clean(results, clean)
     assert wait_no_jobs(60) == []
     return summary

@@ -11,13 +11,12 @@ import subprocess
 import time
 from pathlib import Path
 
-import pandas as pd
 import pytest
 
 from tests.test_cluster import (  # noqa: F401 - fixtures
     api, cluster, form3, server, slurm_env, synthetic_300, wait_no_jobs,
 )
-from tests.test_flow import OUTPUTS
+from tests.test_flow import assert_same_outputs
 
 pytestmark = pytest.mark.cluster
 JOB_TIMEOUT = 300
@@ -81,11 +80,7 @@ def test_submit_runs_the_flow_in_one_allocation_on_two_nodes(server, synthetic_3
 
     proc = form3(server, "run", str(synthetic_300), "--results", str(local), "--batch-size", "25")
     assert proc.returncode == 0, proc.stderr[-3000:]
-    for name in OUTPUTS:
-        if name.endswith(".parquet"):
-            pd.testing.assert_frame_equal(pd.read_parquet(results / name), pd.read_parquet(local / name))
-        else:
-            assert (results / name).read_bytes() == (local / name).read_bytes(), name
+    assert_same_outputs(results, local)
 
     # A rerun through the same command finds everything checkpointed.
     proc = form3(server, "submit", *args, "--nodes", "2")

@@ -24,6 +24,16 @@ def _digests(results: Path) -> dict[str, str]:
     return {n: hashlib.sha256((results / n).read_bytes()).hexdigest() for n in OUTPUTS}
 
 
+def assert_same_outputs(results: Path, reference: Path) -> None:
+    """Every output equal: byte for byte, Parquet tables by content (their row groups follow
+    the order batches finished in)."""
+    for name in OUTPUTS:
+        if name.endswith(".parquet"):
+            pd.testing.assert_frame_equal(pd.read_parquet(results / name), pd.read_parquet(reference / name))
+        else:
+            assert (results / name).read_bytes() == (reference / name).read_bytes(), name
+
+
 def _table(results: Path, name: str) -> pd.DataFrame:
     return pd.read_parquet(results / f"{name}.parquet")
 

@@ -7,8 +7,6 @@ missing cluster fails these tests; elsewhere they are skipped with the reason.
 from __future__ import annotations
 
 import json
-import os
-import signal
 import subprocess
 import sys
 import time

@@ -27,7 +27,7 @@ from flows.server_env import read_env_file
 from flows.server_process import api_healthy, free_port
 from flows.settings import RunSettings
 from tests.conftest import REPO, require_slurm
-from tests.test_flow import OUTPUTS, SAMPLE, _digests
+from tests.test_flow import SAMPLE, _digests
 
 ATTEMPTS = 4  # extract_batch: 1 try + 3 retries
 
