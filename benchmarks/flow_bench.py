@@ -8,8 +8,12 @@ Both runs talk to one Prefect server started here first, as a user with ``form3 
 running would; its start-up is reported separately. The flow process is the ``form3 run``
 process itself (on a cluster it runs on the login node); its Dask workers are its children and
 are not counted. Of it are measured: peak RSS (the kernel's high-water mark ``VmHWM``, read
-while it runs) and the bytes it read (``rchar``, every ``read`` it made, Python's imports and
-the checkpoints included; read once it has exited, before it is reaped, so nothing is missed).
+while it runs) and the bytes it read (``rchar``: every ``read`` it made, Python's imports and
+the checkpoints included, read once it has exited and before it is reaped, so nothing is
+missed). Linux adds the I/O of every child a process reaps to the process's own counters (as
+``psutil``'s ``io_counters()`` reports them too), so the Dask workers' reads (every filing)
+would be counted: the workers' last sampled ``rchar`` is subtracted once they are gone. A
+child too short-lived to be sampled stays counted (an overestimate, never an underestimate).
 The run's own ``phase_seconds`` (plan, extract, publish) come from its ``run_summary.json``.
 
 Synthetic filings are generated once per size and kept under ``--data-dir`` (outside the
@@ -36,6 +40,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import Any
+
+import psutil
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -125,6 +131,18 @@ def _proc_cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
 
 
+def _sample_children(pid: int, last: dict[int, int]) -> None:
+    try:
+        pids = [c.pid for c in psutil.Process(pid).children()]  # made by any of its threads
+    except psutil.Error:
+        return
+    for child in pids:
+        try:
+            last[child] = _proc_io(child)["rchar"]
+        except (OSError, KeyError):
+            pass
+
+
 def timed_run(manifest: Path, results: Path, env: dict[str, str]) -> Run:
     """One ``form3 run``, with its process's peak RSS, bytes read and CPU time."""
     start = time.perf_counter()
@@ -136,6 +154,7 @@ def timed_run(manifest: Path, results: Path, env: dict[str, str]) -> Run:
     reader = threading.Thread(target=lambda: err.append(proc.stderr.read()), daemon=True)  # type: ignore[union-attr]
     reader.start()
     peak_kb = 0
+    children: dict[int, int] = {}  # direct child pid → its last rchar (its own children's included)
     while True:
         # Wait for the exit without reaping: /proc/PID/io of the zombie still holds its totals.
         state = os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
@@ -145,9 +164,11 @@ def timed_run(manifest: Path, results: Path, env: dict[str, str]) -> Run:
             peak_kb = max(peak_kb, _proc_status_kb(proc.pid, "VmHWM"))  # the kernel's high-water mark
         except OSError:
             pass
+        _sample_children(proc.pid, children)
         time.sleep(SAMPLE_SECONDS)
     elapsed = time.perf_counter() - start
-    read_bytes = _proc_io(proc.pid)["rchar"]
+    reaped = sum(rchar for pid, rchar in children.items() if not os.path.exists(f"/proc/{pid}"))
+    read_bytes = _proc_io(proc.pid)["rchar"] - reaped
     cpu = _proc_cpu_seconds(proc.pid)
     proc.wait()
     reader.join()
