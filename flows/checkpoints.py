@@ -26,7 +26,7 @@ BATCHES_DIR = "batches"
 
 
 class CheckpointStore:
-    def __init__(self, directory: Path, cached_batches: int = 8) -> None:
+    def __init__(self, directory: Path, cached_batches: int = 2) -> None:
         self.directory = directory
         self.batches_dir = directory / BATCHES_DIR
         self.batches_dir.mkdir(parents=True, exist_ok=True)
@@ -61,7 +61,8 @@ class CheckpointStore:
             os.fsync(fh.fileno())
 
     def load(self, key: str) -> pa.Table:
-        """A stored batch; a few recent ones are kept, as publishing reads in batch order."""
+        """A stored batch; the last few are kept, as publishing reads in batch order (a batch
+        may straddle two chunks). Each costs its whole table in memory (~25 MB at 2,000 filings)."""
         hit = self._lru.get(key)
         if hit is not None:
             self._lru.move_to_end(key)

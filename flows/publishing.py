@@ -26,7 +26,10 @@ from tasks.edgar_names import accession_from_name
 from tasks.tables import SCHEMAS, TABLE_COLUMNS
 from tasks.version import PARSER_VERSION
 
-CHUNK_FILINGS = 50_000
+# Filings published per step. Memory is a few copies of a chunk's records (the batches read,
+# concatenated, taken in order, their JSON text as Python strings): 50,000 took the flow
+# process to 2.4 GB at 100,000 filings, 5,000 to 0.7 GB, with byte-identical outputs.
+CHUNK_FILINGS = 5_000
 _SOURCE = "source"
 
 

@@ -136,3 +136,39 @@ def test_profiles_and_walltime_arithmetic(monkeypatch, tmp_path: Path) -> None:
     assert get_profile("slurm").workers == 6  # the user's file wins on a name clash
     with pytest.raises(ValueError, match="is a slurm profile, not local"):
         get_profile("slurm", "local")
+
+
+def test_identify_all_keeps_manifest_order_across_slices(tmp_path: Path, monkeypatch) -> None:
+    """Rows are identified in slices on threads; the result is still one Planned per row, in order."""
+    import flows.planning as planning
+
+    monkeypatch.setattr(planning, "STAT_SLICE", 3)
+    paths = []
+    for i in range(10):
+        path = tmp_path / f"f{i}.txt"
+        path.write_bytes(b"x" * (i + 1))
+        paths.append(str(path))
+    paths.append(str(tmp_path / "missing.txt"))
+    refs = read_manifest(_manifest(tmp_path, paths)).filings
+    planned = identify_all(refs, 10**6)
+    assert [p.ref for p in planned] == refs
+    assert [p.identity for p in planned] == [identify(r, 10**6).identity for r in refs]
+    assert planned[-1].identity is None and planned[-1].error is not None
+    assert identify_all([], 10**6) == []
+
+
+def test_manifest_paths_resolve_as_path_resolve_does(tmp_path: Path) -> None:
+    """Relative rows are resolved one directory at a time: the same paths as ``Path.resolve``
+    per row, through linked directories, linked files, ``..`` and files not there."""
+    real = tmp_path / "real"
+    (real / "sub").mkdir(parents=True)
+    (real / "a.txt").write_text("a")
+    (real / "target.txt").write_text("t")
+    (real / "link.txt").symlink_to(real / "target.txt")
+    (tmp_path / "dirlink").symlink_to(real)
+    rows = ["real/a.txt", "dirlink/a.txt", "dirlink/link.txt", "real/sub/../a.txt", "./real//a.txt",
+            "dirlink/missing.txt", "real/sub/..", str(real / "link.txt"), "real/sub/"]
+    filings = read_manifest(_manifest(tmp_path, rows)).filings
+    expected = [str(Path(r)) if Path(r).is_absolute() else str((tmp_path / r).resolve()) for r in rows]
+    assert [f.location for f in filings] == expected
+    assert filings[2].location == str(real / "target.txt")
