@@ -40,20 +40,23 @@ def read_manifest(path: Path, column: str | None = None) -> Manifest:
     if not path.is_file():
         raise ManifestError(f"manifest {path} does not exist")
     try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+        # The header first, then only the filing column: a million-row manifest with a dozen
+        # columns would otherwise cost the login node hundreds of MB for values never used.
+        columns = pd.read_csv(path, dtype=str, nrows=0).columns
+        if column is None:
+            column = next((c for c in FILING_COLUMNS if c in columns), None)
+            if column is None:
+                raise ManifestError(
+                    f"manifest {path} has no filing column: expected one of "
+                    f"{', '.join(FILING_COLUMNS)}; found {', '.join(map(str, columns)) or 'none'}"
+                )
+        elif column not in columns:
+            raise ManifestError(f"manifest {path} has no column {column!r}")
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, usecols=[column])
     except pd.errors.EmptyDataError:
         raise ManifestError(f"manifest {path} is empty") from None
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:
         raise ManifestError(f"manifest {path} is not a readable CSV: {exc}") from None
-    if column is None:
-        column = next((c for c in FILING_COLUMNS if c in frame.columns), None)
-        if column is None:
-            raise ManifestError(
-                f"manifest {path} has no filing column: expected one of "
-                f"{', '.join(FILING_COLUMNS)}; found {', '.join(map(str, frame.columns)) or 'none'}"
-            )
-    elif column not in frame.columns:
-        raise ManifestError(f"manifest {path} has no column {column!r}")
     sources = frame[column].str.strip()
     sources = sources[sources != ""]
     if sources.empty:
