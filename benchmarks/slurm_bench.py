@@ -53,7 +53,7 @@ with open(os.path.join(sys.argv[2], f"{i}.json"), "w") as fh:
 """
 
 
-def job_array(locations: list[str], work: Path, queue: str | None) -> tuple[float, int]:
+def job_array(locations: list[str], work: Path, queue: str | None, env: dict[str, str]) -> tuple[float, int]:
     out, logs = work / "array-out", work / "array-logs"
     out.mkdir(parents=True)
     logs.mkdir()
@@ -66,13 +66,15 @@ def job_array(locations: list[str], work: Path, queue: str | None) -> tuple[floa
         f"{shlex.quote(str(script))} {shlex.quote(str(listing))} {shlex.quote(str(out))}"
     )
     start = time.perf_counter()
-    subprocess.run(
+    submitted = subprocess.run(
         ["sbatch", "--wait", f"--array=0-{len(locations) - 1}", "--cpus-per-task=1",
          *(["-p", queue] if queue else []),
          "--mem=300M", "-o", str(logs / "%a.out"), "-e", str(logs / "%a.err"),
          "-J", "array-bench", "--wrap", command],
-        capture_output=True,
+        capture_output=True, text=True, env=env,
     )
+    if submitted.returncode != 0:
+        raise SystemExit(f"sbatch failed: {submitted.stderr.strip()}")
     records, missing = [], []
     for i in range(len(locations)):  # the merge step
         try:
@@ -116,7 +118,8 @@ def filings_per_node(results: Path, env: dict[str, str]) -> dict[str, float]:
     per_batch = summary["filings"] / max(1, summary["batches"])
     nodes: dict[str, float] = {}
     for job, batches in summary["batches_by_worker"].items():
-        out = subprocess.run(["sacct", "-n", "-X", "-P", "-j", job, "-o", "NodeList"],
+        # -c: the job completion log (these clusters keep no accounting database)
+        out = subprocess.run(["sacct", "-c", "-n", "-P", "-j", job, "-o", "NodeList"],
                              capture_output=True, text=True, env=env).stdout.split()
         node = out[0] if out else f"job {job}"
         nodes[node] = nodes.get(node, 0.0) + batches * per_batch
@@ -176,7 +179,7 @@ def main() -> None:
                 line = (f"[{n}] form3 run --profile {args.profile} {flow_s:.1f} s (first worker job "
                         f"running after {first}; extract filings/s by node: {nodes})")
                 if n <= args.array_max:
-                    array_s, array_failed = job_array(locations, work, profile.cluster.get("queue"))
+                    array_s, array_failed = job_array(locations, work, profile.cluster.get("queue"), env)
                     array_per_filing = array_s / n
                     ratio = array_s / flow_s
                     ratios.append(f"array_vs_flow_{n}={ratio:.1f}")
