@@ -49,10 +49,9 @@ def check_api_reachable(profile: "ClusterProfile", api_url: str | None) -> None:
     where = api_url or "Prefect's ephemeral per-process API (PREFECT_API_URL is not set)"
     raise UnreachableApiError(
         f"profile {profile.name!r} runs workers on other hosts, which cannot reach {where}.\n"
-        "Start a Prefect server the compute nodes can reach, on the login node, e.g.\n"
-        "  PREFECT_SERVER_API_HOST=0.0.0.0 prefect server start --host 0.0.0.0 --port 4200\n"
-        "(keep its database on local disk, not NFS), then in the shell that runs form3:\n"
-        "  export PREFECT_API_URL=http://$(hostname -f):4200/api\n"
+        "Start a Prefect server the compute nodes can reach, on the login node (in tmux):\n"
+        "  form3 server --host <the login node's address on the cluster network>\n"
+        "form3 commands on that host then find it (~/.form3/server.env). "
         "If the whole cluster is this one host, set `same_host: true` in the profile."
     )
 

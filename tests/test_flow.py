@@ -255,7 +255,7 @@ def test_slurm_profile_refuses_a_loopback_api(form3, tmp_path: Path) -> None:
     )
     assert proc.returncode == 2
     assert "cannot reach http://127.0.0.1:4200/api" in proc.stderr
-    assert "prefect server start --host 0.0.0.0" in proc.stderr
+    assert "form3 server --host <the login node's address on the cluster network>" in proc.stderr
     assert not (tmp_path / "r").exists()  # refused before any work
 
 
