@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import importlib.metadata
-import json
 import sys
 from pathlib import Path
 
@@ -19,35 +18,9 @@ def _parse(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from flows.run import run_flow
+
     return run_flow(resolve(RunSettings, flag_values(args, RunSettings)), "form3 run")
-
-
-def run_flow(settings: RunSettings, command: str) -> int:
-    """The flow with resolved settings, in this process (``form3 run``, and the flow's rank
-    of a ``form3 submit`` job): the summary on stdout, exit 1 unless it completed."""
-    from flows.cluster import ProfileError, UnreachableApiError
-    from flows.local_api import client_api, planned_api_url
-    from flows.manifest import ManifestError
-    from flows.planning import preflight
-
-    try:  # fail fast, before any server or cluster starts
-        _, profile = preflight(settings, planned_api_url())
-    except (ManifestError, ProfileError, UnreachableApiError) as exc:
-        print(f"{command}: {exc}", file=sys.stderr)
-        return 2
-
-    from flows.flow import extract_form3
-
-    with client_api(settings.results_dir / "logs") as api_url:
-        print(f"{command}: Prefect API {api_url} (profile {profile.name})", file=sys.stderr)
-        state = extract_form3(settings=settings, return_state=True)
-    summary = state.result(raise_on_failure=False)
-    if isinstance(summary, dict):
-        print(json.dumps(summary, indent=2))
-    if not state.is_completed():
-        print(f"{command}: {state.name}: {state.message}", file=sys.stderr)
-        return 1
-    return 0
 
 
 def _server(args: argparse.Namespace) -> int:

@@ -213,7 +213,7 @@ def task_runner_for(profile: ClusterProfile, shared_dir: Path | None = None) -> 
     kwargs = cluster_kwargs(profile, shared_dir)
     if profile.kind == "local":
         return DaskTaskRunner(cluster_class="distributed.LocalCluster", cluster_kwargs=kwargs)
-    from flows.submit import connected_task_runner
+    from flows.allocation import connected_task_runner
 
     connected = connected_task_runner()  # inside a `form3 submit` job: its own scheduler
     if connected is not None:

@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from flows.cluster_watch import POLL_SECONDS
+from flows.planning import Plan
+from flows.progress import Progress
 from tasks.batch import Batch
 
 SUBMIT_ROUNDS = 3
@@ -146,3 +148,29 @@ def _outcome(future: Any, batch: Batch) -> Outcome:
     if state.is_final():
         return Outcome(batch, None, reason=f"{state.name}: {state.message}", final=True)
     return Outcome(batch, None, reason=f"worker lost (task run left {state.name})")
+
+
+def execute(plan: Plan, logger: Any) -> Extracted:
+    """Step 2 of the flow: the batches on the profile's Dask cluster, watched, with progress
+    in the UI and the terminal; each finished batch indexed at once."""
+    from flows.cluster import task_runner_for
+    from flows.cluster_watch import watch_cluster
+    from flows.local_api import drain_to_api
+
+    def on_finished(key: str, identities: list[str]) -> None:
+        plan.store.record(key, identities)
+        for identity in identities:
+            plan.done[identity] = key
+
+    with Progress(plan.pending, logger) as progress:
+        if not plan.batches:
+            return Extracted()
+        store_dir = plan.store.directory
+        with task_runner_for(plan.profile, store_dir) as runner, \
+                watch_cluster(runner, plan.profile, logger) as watch:
+            submitter = prefect_submitter(runner, store_dir, watch and watch.check)
+            extracted = run_batches(plan.batches, submitter, on_finished, logger, progress.advance)
+            # Slurm workers are scancelled when the cluster closes: send their buffered
+            # task-run events and logs to the API first, or the UI never shows those runs.
+            runner.client.run(drain_to_api)
+    return extracted

@@ -13,13 +13,18 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+from typing import Any
+
+from flows.checkpoints import CheckpointStore
 from flows.cluster import ClusterProfile, check_api_reachable, get_profile
 from flows.manifest import FilingRef, Manifest, check_url_sources, read_manifest
+from flows.outputs import recover
 from flows.settings import RunSettings
 from tasks.edgar_names import edgar_name, is_url
 from tasks.errors import FilingError, UnreadableFilingError
 from tasks.fetch import FetchPlan
 from tasks.batch import Batch, file_identity
+from tasks.rate_limit import RATE_LIMIT_NAME, ensure_rate_limit
 from tasks.reading import check_stat
 
 # A batch is the unit Prefect orchestrates (~50-65 ms of overhead each on Dask) and the unit
@@ -117,3 +122,49 @@ def make_batches(
         count = f"{len(items)} filing" + ("s" if len(items) != 1 else "")
         batches.append(Batch(f"{span} ({count})", items, records_dir, max_bytes, fetch))
     return batches
+
+
+@dataclass(slots=True)
+class Plan:
+    """What a run will do: every manifest row identified, what is done, the batches to run."""
+
+    manifest: Manifest
+    profile: ClusterProfile
+    store: CheckpointStore
+    planned: list[Planned]
+    done: dict[str, str]  # identity → records file; the run adds to it as batches finish
+    batches: list[Batch]
+    batch_size: int
+    pending: int  # filings in the batches
+
+
+def plan_run(settings: RunSettings, api_url: str | None, logger: Any) -> Plan:
+    """Step 1 of the flow: check, finish what a killed run left, identify, batch."""
+    manifest, profile = preflight(settings, api_url)
+    if manifest.duplicates_dropped:
+        logger.warning("manifest: %d duplicate rows ignored", manifest.duplicates_dropped)
+    logger.info("manifest %s: %d filings", manifest.path, len(manifest.filings))
+    if recover(settings.results_dir):
+        logger.warning("finished publishing the outputs a killed run left half-renamed")
+    store = CheckpointStore(settings.checkpoint_dir)
+    fetch = None
+    if any(is_url(f.location) for f in manifest.filings):
+        ensure_rate_limit(settings.max_requests_per_second)
+        fetch = settings.fetch_plan(RATE_LIMIT_NAME)
+        logger.info(
+            "URL filings: at most %g requests/s for all workers; kept in %s",
+            settings.max_requests_per_second, fetch.filings_dir,
+        )
+    planned = identify_all(manifest.filings, settings.max_filing_bytes)
+    done = store.load_index()
+    pending, first_row = pending_work(planned, done)
+    size = settings.batch_size or auto_batch_size(len(pending), profile.workers)
+    batches = make_batches(
+        pending, size, str(store.batches_dir), settings.max_filing_bytes, first_row, fetch
+    )
+    logger.info(
+        "%d filings already checkpointed, %d to parse in %d batches of up to %d (profile %s)",
+        sum(1 for p in planned if p.identity in done), len(pending), len(batches), size,
+        profile.name,
+    )
+    return Plan(manifest, profile, store, planned, done, batches, size, len(pending))

@@ -20,8 +20,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from flows.checkpoints import CheckpointStore
-from flows.outputs import ResultsWriter
-from flows.planning import Planned
+from flows.execution import Extracted
+from flows.outputs import ResultsWriter, output_sizes, reusable_outputs
+from flows.planning import Plan, Planned
+from flows.settings import RunSettings
 from tasks.edgar_names import accession_from_name
 from tasks.tables import SCHEMAS, TABLE_COLUMNS
 from tasks.version import PARSER_VERSION
@@ -176,3 +178,45 @@ def publish_files(results_dir: Path, paths: list[Path], batch_size: int = 2000) 
         done.update((i, batch.records_path.name) for i in finished)
         lost.update(io_errors)
     return publish(results_dir, planned, done, store, lost)
+
+
+def publish_outputs(settings: RunSettings, plan: Plan, extracted: Extracted, logger: Any) -> dict[str, Any]:
+    """Step 3 of the flow: the results files, unless the last run's are made from exactly the
+    same inputs; the facts about them for the summary."""
+    fingerprint = outputs_fingerprint(plan.planned, plan.done, extracted.lost)
+    outputs = reusable_outputs(settings.results_dir, fingerprint)
+    if outputs is None:
+        outputs = publish(settings.results_dir, plan.planned, plan.done, plan.store, extracted.lost)
+    else:
+        logger.info("outputs in %s are up to date: not rewritten", settings.results_dir)
+    return outputs | {
+        "outputs_fingerprint": fingerprint, "output_bytes": output_sizes(settings.results_dir),
+    }
+
+
+def run_summary(
+    settings: RunSettings,
+    plan: Plan,
+    extracted: Extracted,
+    outputs: dict[str, Any],
+    timings: dict[str, float],
+    extra: dict[str, Any],
+) -> dict[str, Any]:
+    """``run_summary.json``: what the run did, with the settings it used."""
+    parsed = sum(1 for p in plan.planned if p.identity in extracted.parsed)
+    return {
+        "filings": len(plan.planned),
+        "parsed": parsed,
+        "cached": sum(1 for p in plan.planned if p.identity in plan.done) - parsed,
+    } | outputs | {
+        "manifest": str(plan.manifest.path),
+        "cache_hits_in_run": len(extracted.cache_hits),
+        "batches_by_worker": dict(extracted.workers),
+        "batches_resubmitted": extracted.resubmitted,
+        "phase_seconds": {k: round(v, 3) for k, v in timings.items()},
+        "batches": len(plan.batches),
+        "batch_size": plan.batch_size,
+        "profile": plan.profile.name,
+        "parser_version": PARSER_VERSION,
+        "settings": settings.model_dump(mode="json"),
+    } | extra

@@ -12,15 +12,14 @@ reports to the same Prefect server and uses the same checkpoints as ``form3 run`
 
 from __future__ import annotations
 
-import json
 import os
 import shlex
 import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
+from flows.allocation import CA_FILE, CERT_FILE, KEY_FILE, SCHEDULER_FILE, SESSION_ENV, security
 from flows.cluster import (
     ClusterProfile, ProfileError, UnreachableApiError, check_api_reachable, cluster_kwargs,
     get_profile, private_directory,
@@ -29,11 +28,8 @@ from flows.settings import REPO_ROOT, RunSettings
 
 # Set in the job: the session directory (scheduler file, TLS credentials) and the settings
 # resolved by `form3 submit` on the login node (JSON). Nobody sets them by hand.
-SESSION_ENV = "FORM3_SUBMIT_SESSION"
 SETTINGS_ENV = "FORM3_SUBMIT_SETTINGS"
 SUBMIT_DIR_NAME = "submit"  # under the checkpoint store: scripts and per-job sessions
-SCHEDULER_FILE = "scheduler.json"
-CA_FILE, CERT_FILE, KEY_FILE = "ca.pem", "cert.pem", "key.pem"
 SERVICE_RANKS = 2  # rank 0: the scheduler; rank 1: the flow; the rest: workers
 API_VARIABLES = ("PREFECT_API_URL", "PREFECT_API_AUTH_STRING", "PREFECT_UI_URL")
 
@@ -52,35 +48,12 @@ def write_credentials(session: Path) -> None:
             fh.write(pem)
 
 
-def security(session: Path) -> Any:
-    """The session's credentials for every role: scheduler, workers and the flow's client."""
-    from distributed.security import Security
-
-    ca, cert, key = (str(session / name) for name in (CA_FILE, CERT_FILE, KEY_FILE))
-    return Security(
-        tls_ca_file=ca, tls_client_cert=cert, tls_client_key=key, tls_scheduler_cert=cert,
-        tls_scheduler_key=key, tls_worker_cert=cert, tls_worker_key=key, require_encryption=True,
-    )
-
-
-def connected_task_runner() -> Any | None:
-    """Inside a ``form3 submit`` job: a DaskTaskRunner on the allocation's scheduler (no
-    cluster started); elsewhere None."""
-    session = os.environ.get(SESSION_ENV)
-    if not session:
-        return None
-    from prefect_dask import DaskTaskRunner
-
-    address = json.loads((Path(session) / SCHEDULER_FILE).read_text())["address"]
-    return DaskTaskRunner(address=address, client_kwargs={"security": security(Path(session))})
-
-
 def rank(session: Path) -> int:
     """One rank of the job's ``srun``: SLURMRunner makes it the scheduler, the flow or a worker."""
     from dask_jobqueue.slurm import SLURMRunner
     from distributed import Client
 
-    from flows.cli import run_flow
+    from flows.run import run_flow
 
     settings = RunSettings.model_validate_json(os.environ[SETTINGS_ENV])
     profile = get_profile(settings.profile_name, "slurm")
