@@ -24,7 +24,7 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _server(args: argparse.Namespace) -> int:
-    from flows.server import run_server
+    from deployments.server import run_server
 
     return run_server(resolve(ServerSettings, flag_values(args, ServerSettings)))
 

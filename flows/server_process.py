@@ -1,7 +1,7 @@
 """Starting and stopping a ``prefect server`` process: the one place that does it.
 
 Both the loopback server ``form3 run`` starts for itself (``flows.local_api``) and the team
-server of ``form3 server`` (``flows.server``) are a child ``python -m prefect server start``
+server of ``form3 server`` (``deployments.server``) are a child ``python -m prefect server start``
 that must answer ``/api/health`` before anyone uses it, and must not outlive its parent: on
 Linux the child is started with ``PR_SET_PDEATHSIG`` = SIGTERM, so when the parent dies, even
 by SIGKILL (an OOM kill), the kernel stops the server instead of leaving it on the port.

@@ -84,7 +84,7 @@ def wait_no_jobs(timeout: float = 30) -> list[str]:
 def server(tmp_path_factory) -> dict[str, str]:
     """`form3 server --host <login address>` with auth, its own FORM3_HOME and database;
     yields the clients' environment from its server.env."""
-    from flows.server import read_env_file
+    from flows.server_env import read_env_file
 
     home = tmp_path_factory.mktemp("form3-home")
     with socket.socket() as s:

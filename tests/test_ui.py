@@ -22,7 +22,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from flows.server import UI_PATH
+from deployments.server import UI_PATH
 from flows.server_env import read_env_file
 from flows.server_process import api_healthy, free_port
 from flows.settings import RunSettings
@@ -212,7 +212,7 @@ def test_server_settings_for_a_cluster_and_serve_without_a_server(tmp_path: Path
     `form3 serve` with no server to serve to says how to start one."""
     import socket
 
-    from flows.server import api_url, server_environment
+    from deployments.server import api_url, server_environment
     from flows.settings import ServerSettings
 
     settings = ServerSettings(host="0.0.0.0", port=4302, database=tmp_path / "db" / "p.db")
