@@ -61,6 +61,10 @@ def summary_markdown(summary: dict[str, Any]) -> str:
         f"{summary['batch_size']}, parser version {summary['parser_version']}, "
         f"{summary['seconds']:.1f} s",
     ]
+    settings = summary.get("settings") or {}
+    if settings:  # the values this run used, as resolved by the process that started it
+        lines += ["", "## Settings", "", "| setting | value |", "|---|---|"]
+        lines += [f"| `{name}` | `{value}` |" for name, value in settings.items()]
     return "\n".join(lines) + "\n"
 
 

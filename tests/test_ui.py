@@ -305,6 +305,8 @@ def test_deployment_run_then_ui_retry_recomputes_only_the_failed_filings(
     assert "| not processed (infrastructure errors; retry the run) | 2 |" in markdown
     assert str(results / "failures.csv") in markdown
     assert "| `not_processed` | 2 |" in markdown
+    # The settings the run used, as the UI's form sent them and the flow validated them.
+    assert f"| `results_dir` | `{results}` |" in markdown and "| `fetch_attempts` | `4` |" in markdown
     table = json.loads(artifacts["form3-error-types"]["data"])
     assert table == [{"error_type": "not_processed", "filings": 2}]
     # The failed filings themselves, as a table, with the counts by kind.
