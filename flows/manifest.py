@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +29,7 @@ class FilingRef:
     location: str
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, frozen=True)
 class Manifest:
     path: Path
     column: str
@@ -37,8 +38,19 @@ class Manifest:
 
 
 def read_manifest(path: Path, column: str | None = None) -> Manifest:
+    """The manifest's filings, in row order, each once. ``form3 run`` checks the manifest
+    before it starts anything, then runs the flow in the same process, which reads it again
+    (a run started from the UI has only the flow's read): the second read of an unchanged
+    file is the first one's result (a million rows take ~10 s to read)."""
     if not path.is_file():
         raise ManifestError(f"manifest {path} does not exist")
+    st = path.stat()
+    return _read_manifest(path, st.st_size, st.st_mtime_ns, column)
+
+
+@functools.lru_cache(maxsize=1)
+def _read_manifest(path: Path, size: int, mtime_ns: int, column: str | None) -> Manifest:
+    """One read, keyed by the file's size and mtime (as make decides) and the column."""
     try:
         # The header first, then only the filing column: a million-row manifest with a dozen
         # columns would otherwise cost the login node hundreds of MB for values never used.

@@ -172,3 +172,14 @@ def test_manifest_paths_resolve_as_path_resolve_does(tmp_path: Path) -> None:
     expected = [str(Path(r)) if Path(r).is_absolute() else str((tmp_path / r).resolve()) for r in rows]
     assert [f.location for f in filings] == expected
     assert filings[2].location == str(real / "target.txt")
+
+
+def test_an_unchanged_manifest_is_read_once(tmp_path: Path) -> None:
+    """form3 run checks the manifest, then its flow reads it again in the same process."""
+    manifest = _manifest(tmp_path, [str(SAMPLE_DIR / NAME)])
+    first = read_manifest(manifest)
+    assert read_manifest(manifest) is first
+    manifest.write_text(manifest.read_text() + "9,/elsewhere/other.txt\n")  # size changes
+    again = read_manifest(manifest)
+    assert again is not first and [f.source for f in again.filings][-1] == "/elsewhere/other.txt"
+    assert read_manifest(manifest, "path") is not again  # another column: another read
