@@ -159,7 +159,6 @@ EXTENSION_FILES: dict[str, tuple[str, tuple[str, ...]]] = {
 }
 
 TABLE_COLUMNS: dict[str, tuple[str, ...]] = {t: tuple(c.name for c in cols) for t, cols in TABLES.items()}
-TABLE_NAMES = tuple(TABLES)
 SCHEMAS: dict[str, pa.Schema] = {
     t: pa.schema([(c.name, c.type) for c in cols]) for t, cols in TABLES.items()
 }
