@@ -2,9 +2,10 @@
 
 Dask itself re-runs a task whose worker died (distributed's ``allowed-failures``); past that,
 and for a batch whose checkpoint file went missing, the flow submits the batch again, up to
-``SUBMIT_ROUNDS`` rounds in all. Each finished batch is indexed at once, so a crash loses at
-most the batches in flight. The Prefect/Dask side is behind :class:`Submitter`, so the
-resubmission loop can be driven by a small fake in the fast tests.
+``SUBMIT_ROUNDS`` rounds in all. A finished batch is its records file, written by the worker,
+so a crash loses at most the batches in flight. The flow process deals in batch references
+only (never a filing's identity or path). The Prefect/Dask side is behind :class:`Submitter`,
+so the resubmission loop can be driven by a small fake in the fast tests.
 """
 
 from __future__ import annotations
@@ -42,11 +43,13 @@ class Submitter(Protocol):
 
 @dataclass(slots=True)
 class Extracted:
-    """What mapping the batches did, for the summary and the aggregation."""
+    """What mapping the batches did, by batch index (``Batch.index``), for publishing."""
 
-    parsed: set[str] = field(default_factory=set)  # identities computed in this run
-    cache_hits: set[str] = field(default_factory=set)  # Prefect cache hits on submitted batches
-    lost: dict[str, str] = field(default_factory=dict)  # identity → why it was not processed
+    finished: dict[int, str] = field(default_factory=dict)  # batch → its records file
+    parsed: set[int] = field(default_factory=set)  # batches computed in this run
+    cache_hits: set[int] = field(default_factory=set)  # Prefect cache hits on submitted batches
+    failed: dict[int, str] = field(default_factory=dict)  # batch → why it was not processed
+    io_errors: dict[str, str] = field(default_factory=dict)  # identity → I/O error after retries
     workers: Counter[str] = field(default_factory=Counter)  # batches per Slurm job id or host
     resubmitted: list[str] = field(default_factory=list)  # batches whose worker was lost
 
@@ -54,29 +57,25 @@ class Extracted:
 def run_batches(
     batches: list[Batch],
     submit: Submitter,
-    on_finished: Callable[[str, list[str]], None],
     logger: Any,
     on_progress: Callable[[int], None] = lambda n: None,
 ) -> Extracted:
-    """Run every batch; ``on_finished(records_file_name, identities)`` indexes a finished one."""
+    """Run every batch; what became of each is in the returned :class:`Extracted`."""
     out = Extracted()
     todo, refresh = batches, False
     for round_ in range(1, SUBMIT_ROUNDS + 1):
         retry: list[Batch] = []
         for outcome in submit(todo, refresh):
             batch, summary = outcome.batch, outcome.summary
-            identities = [i for i, _ in batch.items]
             if summary is not None and batch.records_path.is_file():
-                gave_up = summary["io_errors"]
-                finished = [i for i in identities if i not in gave_up]
-                on_finished(summary["records"], finished)
-                out.lost.update(gave_up)
+                out.finished[batch.index] = summary["records"]
+                out.io_errors.update(summary["io_errors"])
                 if outcome.cached:
-                    out.cache_hits.update(finished)
+                    out.cache_hits.add(batch.index)
                 else:
-                    out.parsed.update(finished)
+                    out.parsed.add(batch.index)
                     out.workers[summary["slurm_job_id"] or summary["hostname"]] += 1
-                on_progress(len(identities))
+                on_progress(batch.count)
                 continue
             reason = outcome.reason or f"records file {batch.records_path.name} is missing"
             if not outcome.final and round_ < SUBMIT_ROUNDS:
@@ -89,9 +88,8 @@ def run_batches(
             if not outcome.final:
                 reason = f"lost {SUBMIT_ROUNDS} times; last: {reason}"
             logger.error("batch %s failed: %s", batch.label, reason)
-            for i in identities:
-                out.lost[i] = reason
-            on_progress(len(identities))
+            out.failed[batch.index] = reason
+            on_progress(batch.count)
         if not retry:
             break
         # A cached summary whose records file is gone must be recomputed, not read again.
@@ -150,27 +148,11 @@ def _outcome(future: Any, batch: Batch) -> Outcome:
     return Outcome(batch, None, reason=f"worker lost (task run left {state.name})")
 
 
-def execute(plan: Plan, logger: Any) -> Extracted:
-    """Step 2 of the flow: the batches on the profile's Dask cluster, watched, with progress
-    in the UI and the terminal; each finished batch indexed at once."""
-    from flows.cluster import task_runner_for
-    from flows.cluster_watch import watch_cluster
-    from flows.local_api import drain_to_api
-
-    def on_finished(key: str, identities: list[str]) -> None:
-        plan.store.record(key, identities)
-        for identity in identities:
-            plan.done[identity] = key
-
+def execute(runner: Any, plan: Plan, store_dir: Path, check: Callable[[], None] | None, logger: Any) -> Extracted:
+    """Step 2 of the flow: the plan's batches on the started task runner, with progress in
+    the UI and the terminal; ``check`` is the cluster watch's (see ``prefect_submitter``)."""
     with Progress(plan.pending, logger) as progress:
         if not plan.batches:
             return Extracted()
-        store_dir = plan.store.directory
-        with task_runner_for(plan.profile, store_dir) as runner, \
-                watch_cluster(runner, plan.profile, logger) as watch:
-            submitter = prefect_submitter(runner, store_dir, watch and watch.check)
-            extracted = run_batches(plan.batches, submitter, on_finished, logger, progress.advance)
-            # Slurm workers are scancelled when the cluster closes: send their buffered
-            # task-run events and logs to the API first, or the UI never shows those runs.
-            runner.client.run(drain_to_api)
-    return extracted
+        submitter = prefect_submitter(runner, store_dir, check)
+        return run_batches(list(plan.batches), submitter, logger, progress.advance)

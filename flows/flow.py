@@ -1,11 +1,14 @@
 """The ``extract-form3`` flow: plan, run the batches, publish. Orchestration only.
 
-1. Plan (``flows.planning``): read the manifest, identify every filing without reading it,
-   drop what the checkpoint index says is done, batch the rest.
-2. Run (``flows.execution``): map ``extract_batch`` over the batches on a DaskTaskRunner
-   (local or Slurm workers); index each batch as soon as it finishes.
-3. Publish (``flows.publishing``): every row's outcome, in manifest order, into ``results/``
-   as one set; the run summary to ``run_summary.json`` and the UI.
+The flow process starts the profile's Dask cluster (local or Slurm workers) and runs every
+step on it (``flows.steps``); it never reads the manifest, a filing or a checkpoint.
+
+1. Plan (``flows.planning``, on a worker): read the manifest, identify every filing without
+   reading it, drop what the checkpoint index says is done, batch the rest.
+2. Run (``flows.execution``): map ``extract_batch`` over the batches.
+3. Publish (``flows.publishing``, on a worker): index the finished batches; every row's
+   outcome, in manifest order, into ``results/`` as one set. The run summary goes to
+   ``run_summary.json`` and the UI.
 """
 
 # No `from __future__ import annotations`: Prefect builds the flow's parameter model from the
@@ -19,13 +22,16 @@ from prefect import flow, get_run_logger
 from prefect.context import get_run_context
 from prefect.states import Failed
 
+from flows.cluster import task_runner_for
+from flows.cluster_watch import watch_cluster
 from flows.execution import execute
-from flows.local_api import configured_api_url
+from flows.local_api import configured_api_url, drain_to_api
 from flows.outputs import ResultsWriter
-from flows.planning import plan_run
-from flows.publishing import publish_outputs, run_summary
+from flows.planning import preflight
+from flows.publishing import run_summary
 from flows.report import publish_run_summary
 from flows.settings import RunSettings
+from flows.steps import plan_step, publish_step, run_step
 
 
 @contextlib.contextmanager
@@ -45,13 +51,26 @@ def extract_form3(settings: RunSettings = RunSettings()) -> dict[str, Any]:
     started = time.monotonic()
     logger = get_run_logger()
     timings: dict[str, float] = {}
-    with _phase(timings, "plan"):
-        plan = plan_run(settings, configured_api_url(), logger)
-    with _phase(timings, "extract"):
-        extracted = execute(plan, logger)
-    with _phase(timings, "publish"):
-        outputs = publish_outputs(settings, plan, extracted, logger)
-    summary = run_summary(settings, plan, extracted, outputs, timings, {
+    profile = preflight(settings, configured_api_url())
+    store_dir = settings.checkpoint_dir
+    store_dir.mkdir(parents=True, exist_ok=True)
+    with task_runner_for(profile, store_dir) as runner, \
+            watch_cluster(runner, profile, logger) as watch:
+        check = watch and watch.check
+        with _phase(timings, "plan"):
+            plan = run_step(runner, plan_step, {"settings": settings, "workers": profile.workers}, check)
+        with _phase(timings, "extract"):
+            extracted = execute(runner, plan, store_dir, check, logger)
+        with _phase(timings, "publish"):
+            published = run_step(
+                runner, publish_step, {"settings": settings, "plan": plan, "extracted": extracted}, check,
+            )
+        # Slurm workers are scancelled when the cluster closes: send their buffered
+        # task-run events and logs to the API first, or the UI never shows those runs.
+        runner.client.run(drain_to_api)
+    plan.remove_files()
+    summary = run_summary(settings, plan, extracted, published, timings, {
+        "profile": profile.name,
         "flow_run_id": str(get_run_context().flow_run.id),
         "seconds": round(time.monotonic() - started, 3),
     })

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,23 +36,29 @@ class Manifest:
     duplicates_dropped: int
 
 
+# Rows ``check_manifest`` reads where a run starts: enough to catch a wrong column or URL
+# settings the SEC would refuse, without the login node reading a million rows.
+CHECK_ROWS = 1000
+
+
 def read_manifest(path: Path, column: str | None = None) -> Manifest:
-    """The manifest's filings, in row order, each once. ``form3 run`` checks the manifest
-    before it starts anything, then runs the flow in the same process, which reads it again
-    (a run started from the UI has only the flow's read): the second read of an unchanged
-    file is the first one's result (a million rows take ~10 s to read)."""
+    """The manifest's filings, in row order, each once (the planner's read)."""
+    return _read(path, column, None)
+
+
+def check_manifest(path: Path, column: str | None, user_agent: str | None, max_rps: float) -> None:
+    """The manifest's header and first ``CHECK_ROWS`` rows, checked as the planner will check
+    them all (``read_manifest``, ``check_url_sources``): a mistake in the command line fails
+    at once, before a cluster starts, whatever the manifest's size."""
+    check_url_sources(_read(path, column, CHECK_ROWS), user_agent, max_rps)
+
+
+def _read(path: Path, column: str | None, nrows: int | None) -> Manifest:
     if not path.is_file():
         raise ManifestError(f"manifest {path} does not exist")
-    st = path.stat()
-    return _read_manifest(path, st.st_size, st.st_mtime_ns, column)
-
-
-@functools.lru_cache(maxsize=1)
-def _read_manifest(path: Path, size: int, mtime_ns: int, column: str | None) -> Manifest:
-    """One read, keyed by the file's size and mtime (as make decides) and the column."""
     try:
         # The header first, then only the filing column: a million-row manifest with a dozen
-        # columns would otherwise cost the login node hundreds of MB for values never used.
+        # columns would otherwise cost hundreds of MB for values never used.
         columns = pd.read_csv(path, dtype=str, nrows=0).columns
         if column is None:
             column = next((c for c in FILING_COLUMNS if c in columns), None)
@@ -64,14 +69,14 @@ def _read_manifest(path: Path, size: int, mtime_ns: int, column: str | None) -> 
                 )
         elif column not in columns:
             raise ManifestError(f"manifest {path} has no column {column!r}")
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, usecols=[column])
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, usecols=[column], nrows=nrows)
     except pd.errors.EmptyDataError:
         raise ManifestError(f"manifest {path} is empty") from None
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:
         raise ManifestError(f"manifest {path} is not a readable CSV: {exc}") from None
     sources = frame[column].str.strip()
     sources = sources[sources != ""]
-    if sources.empty:
+    if sources.empty and (nrows is None or len(frame) < nrows):
         raise ManifestError(f"manifest {path} lists no filings")
     unique = sources.drop_duplicates()
     base = path.parent
@@ -110,7 +115,7 @@ def _resolve(base: Path, source: str, real_dirs: dict[str, str]) -> str:
     """An absolute ``source`` as written; a relative one made absolute and symlink-free from
     ``base``, exactly as ``Path.resolve`` gives it, for one ``lstat``: each directory is resolved
     once (``real_dirs``), the file's own name only when it is a link (resolving a million rows
-    one by one took minutes, and a run reads its manifest twice)."""
+    one by one took minutes)."""
     if is_url(source):
         return source
     p = Path(source).expanduser()

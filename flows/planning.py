@@ -1,29 +1,42 @@
-"""Planning a run: check it can start, identify every filing without reading it, batch the rest.
+"""Planning a run: identify every filing without reading it, drop what is done, batch the rest.
 
-The flow process (on a cluster: the login node) never reads a filing's bytes. A filing is
-identified by the EDGAR accession its name carries (EDGAR never changes a filing; a copy of
-an EDGAR-named corpus in another folder is the same work), else by path, size and mtime (as
-make and rsync decide), else, for a URL that names no accession, by the URL. A ``stat`` also
-catches what no worker should open: a device, a FIFO, a directory, a file over the size cap.
+Planning runs as a task on a Dask worker (``flows.steps``), not in the flow process: on a
+cluster the login node then reads neither the manifest (a million rows: ~120 MB) nor the
+checkpoint index, stats no filing and holds no per-filing state; it gets back a small
+:class:`Plan` (counts, and one :class:`tasks.batch.Batch` reference per batch). What the
+plan decided per manifest row goes to a *rows file* and the batches' items to an *items
+file*, both Parquet beside the checkpoints, for the workers and for publishing.
+
+A filing is identified by the EDGAR accession its name carries (EDGAR never changes a filing;
+a copy of an EDGAR-named corpus in another folder is the same work), else by path, size and
+mtime (as make and rsync decide), else, for a URL that names no accession, by the URL. A
+``stat`` also catches what no worker should open: a device, a FIFO, a directory, a file over
+the size cap. ``preflight`` is the cheap part, run where the run starts, before any cluster.
 """
 
 from __future__ import annotations
 
 import os
+import time
+import uuid
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, NamedTuple
 
-from typing import Any
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from flows.checkpoints import CheckpointStore
 from flows.cluster import ClusterProfile, check_api_reachable, get_profile
-from flows.manifest import FilingRef, Manifest, check_url_sources, read_manifest
-from flows.outputs import recover
+from flows.manifest import FilingRef, check_manifest, check_url_sources, read_manifest
 from flows.settings import RunSettings
+from tasks.batch import Batch, Item, batch_key, file_identity, write_items
 from tasks.edgar_names import edgar_name, is_url
 from tasks.errors import FilingError, UnreadableFilingError
 from tasks.fetch import FetchPlan
-from tasks.batch import Batch, file_identity
+from tasks.files import atomic_path
 from tasks.rate_limit import RATE_LIMIT_NAME, ensure_rate_limit
 from tasks.reading import check_stat
 
@@ -34,16 +47,35 @@ MIN_BATCH, MAX_BATCH, BATCHES_PER_WORKER = 25, 2000, 4
 # given a slice of rows (one future per row would cost ~2 KB each: 2 GB for a million rows).
 STAT_THREADS = 8
 STAT_SLICE = 4096
+# A plan's files outlive a killed run; a run removes those older than this (no run is planned
+# and still running after a week).
+PLAN_MAX_AGE_SECONDS = 7 * 24 * 3600
+ROWS_SCHEMA = pa.schema([
+    pa.field("row", pa.int64(), nullable=False),
+    pa.field("source", pa.string(), nullable=False),
+    pa.field("identity", pa.string()),
+    pa.field("error_kind", pa.string()),
+    pa.field("error_message", pa.string()),
+    pa.field("done", pa.string()),  # records file holding the identity, when planned
+    pa.field("batch", pa.int32()),  # the batch that will hold it, if it is to be parsed
+])
 
 
-def preflight(settings: RunSettings, api_url: str | None) -> tuple[Manifest, ClusterProfile]:
-    """Everything that can make the whole run fail, checked before any work: the manifest,
-    polite URL settings, the cluster profile, an API the workers can reach."""
+def preflight(settings: RunSettings, api_url: str | None) -> ClusterProfile:
+    """What can make the whole run fail, checked where it starts, before any cluster and
+    without reading the manifest through: the cluster profile, an API the workers can reach,
+    the manifest's header and its first rows (the planner checks every row)."""
     profile = get_profile(settings.profile_name, settings.cluster)
     check_api_reachable(profile, api_url)
-    manifest = read_manifest(settings.manifest, settings.column)
-    check_url_sources(manifest, settings.user_agent, settings.max_requests_per_second)
-    return manifest, profile
+    check_manifest(settings.manifest, settings.column, settings.user_agent, settings.max_requests_per_second)
+    return profile
+
+
+class PlannedError(NamedTuple):
+    """What ``stat`` found wrong with a row (its ``failures.csv`` kind and message)."""
+
+    kind: str
+    message: str
 
 
 @dataclass(slots=True, frozen=True)
@@ -53,7 +85,7 @@ class Planned:
 
     ref: FilingRef
     identity: str | None
-    error: FilingError | None = None
+    error: PlannedError | None = None
 
 
 def identify(ref: FilingRef, max_bytes: int) -> Planned:
@@ -65,9 +97,9 @@ def identify(ref: FilingRef, max_bytes: int) -> Planned:
         st = os.stat(location)
         check_stat(st, location, max_bytes)
     except FilingError as exc:
-        return Planned(ref, None, exc.with_source(ref.source))
+        return Planned(ref, None, PlannedError(exc.kind, exc.message))
     except OSError as exc:
-        return Planned(ref, None, UnreadableFilingError(f"cannot read file: {exc.strerror}", ref.source))
+        return Planned(ref, None, PlannedError(UnreadableFilingError.kind, f"cannot read file: {exc.strerror}"))
     if name is not None:
         return Planned(ref, name.identity)
     return Planned(ref, file_identity(location, st.st_size, st.st_mtime_ns))
@@ -100,53 +132,116 @@ def pending_work(planned: list[Planned], done: dict[str, str]) -> tuple[list[tup
 
 
 def make_batches(
-    pending: list[tuple[str, str]],
+    pending: list[Item],
     size: int,
+    items_path: Path,
     records_dir: str,
     max_bytes: int,
     rows: dict[str, int] | None = None,
     fetch: FetchPlan | None = None,
 ) -> list[Batch]:
-    """Consecutive groups of ``size``. A batch is labelled by the manifest rows it spans (its
-    task run's name in the UI), so a user can tell which filings a failed task run held."""
+    """Consecutive groups of ``size``, their items written to ``items_path``. A batch is
+    labelled by the manifest rows it spans (its task run's name in the UI), so a user can tell
+    which filings a failed task run held."""
     rows = rows or {}
+    groups = [pending[start : start + size] for start in range(0, len(pending), size)]
     batches = []
-    for start in range(0, len(pending), size):
-        items = tuple(pending[start : start + size])
+    for index, items in enumerate(groups):
         first, last = rows.get(items[0][0]), rows.get(items[-1][0])
+        start = index * size
         span = (
             f"row {first}" if first is not None and first == last
             else f"rows {first}-{last}" if first is not None and last is not None
             else f"filings {start + 1}-{start + len(items)}"
         )
         count = f"{len(items)} filing" + ("s" if len(items) != 1 else "")
-        batches.append(Batch(f"{span} ({count})", items, records_dir, max_bytes, fetch))
+        batches.append(Batch(
+            f"{span} ({count})", batch_key([i for i, _ in items]), len(items), str(items_path),
+            index, records_dir, max_bytes, fetch,
+        ))
+    if groups:
+        write_items(items_path, iter(groups))
     return batches
 
 
+def write_rows(path: Path, planned: list[Planned], done: dict[str, str], batch_of: dict[str, int]) -> None:
+    """What the plan decided for every manifest row, in manifest order (for publishing)."""
+    columns: list[list[Any]] = [[], [], [], [], [], [], []]
+    for p in planned:
+        identity = p.identity
+        for column, value in zip(columns, (
+            p.ref.row, p.ref.source, identity, p.error.kind if p.error else None,
+            p.error.message if p.error else None, done.get(identity) if identity else None,
+            batch_of.get(identity) if identity else None,
+        ), strict=True):
+            column.append(value)
+    table = pa.table([pa.array(c, f.type) for c, f in zip(columns, ROWS_SCHEMA, strict=True)], schema=ROWS_SCHEMA)
+    with atomic_path(path) as tmp:
+        pq.write_table(table, tmp, compression="zstd")
+
+
 @dataclass(slots=True)
-class Plan:
-    """What a run will do: every manifest row identified, what is done, the batches to run."""
+class PlannedRows:
+    """A plan's rows file read back: every row as planned, and what was done then."""
 
-    manifest: Manifest
-    profile: ClusterProfile
-    store: CheckpointStore
     planned: list[Planned]
-    done: dict[str, str]  # identity → records file; the run adds to it as batches finish
-    batches: list[Batch]
-    batch_size: int
+    done: dict[str, str]  # identity → records file, as the index said when planning
+    batch_of: dict[str, int]  # identity → the batch that was to parse it
+
+
+def read_rows(path: Path) -> PlannedRows:
+    table = pq.read_table(path)
+    planned, done, batch_of = [], {}, {}
+    for row, source, identity, kind, message, key, batch in zip(
+        *(table.column(f.name).to_pylist() for f in ROWS_SCHEMA), strict=True
+    ):
+        # Publishing uses only the row, the source, the identity and the error.
+        planned.append(Planned(FilingRef(row, source, source), identity, PlannedError(kind, message) if kind else None))
+        if key is not None:
+            done[identity] = key
+        if batch is not None:
+            batch_of[identity] = batch
+    return PlannedRows(planned, done, batch_of)
+
+
+@dataclass(slots=True, frozen=True)
+class Plan:
+    """What a run will do, small enough for the flow process at any size: counts, and one
+    reference per batch; the per-row decisions are in ``rows_path``."""
+
+    manifest: str
+    filings: int  # manifest rows, duplicates dropped
+    done: int  # rows whose filing is checkpointed already
     pending: int  # filings in the batches
+    batches: tuple[Batch, ...]
+    batch_size: int
+    rows_path: str
+    items_path: str
+
+    def remove_files(self) -> None:
+        for path in (self.rows_path, self.items_path):
+            Path(path).unlink(missing_ok=True)
 
 
-def plan_run(settings: RunSettings, api_url: str | None, logger: Any) -> Plan:
-    """Step 1 of the flow: check, finish what a killed run left, identify, batch."""
-    manifest, profile = preflight(settings, api_url)
+def _remove_old_plans(plans_dir: Path) -> None:
+    cutoff = time.time() - PLAN_MAX_AGE_SECONDS
+    for path in plans_dir.glob("*.parquet"):
+        try:
+            if path.stat().st_mtime < cutoff:
+                path.unlink()
+        except FileNotFoundError:
+            pass
+
+
+def plan_run(settings: RunSettings, workers: int, logger: Any) -> Plan:
+    """Step 1 of the flow: read and check the manifest, identify, drop what is done, batch."""
+    manifest = read_manifest(settings.manifest, settings.column)
+    check_url_sources(manifest, settings.user_agent, settings.max_requests_per_second)
     if manifest.duplicates_dropped:
         logger.warning("manifest: %d duplicate rows ignored", manifest.duplicates_dropped)
     logger.info("manifest %s: %d filings", manifest.path, len(manifest.filings))
-    if recover(settings.results_dir):
-        logger.warning("finished publishing the outputs a killed run left half-renamed")
     store = CheckpointStore(settings.checkpoint_dir)
+    _remove_old_plans(store.plans_dir)
     fetch = None
     if any(is_url(f.location) for f in manifest.filings):
         ensure_rate_limit(settings.max_requests_per_second)
@@ -156,15 +251,28 @@ def plan_run(settings: RunSettings, api_url: str | None, logger: Any) -> Plan:
             settings.max_requests_per_second, fetch.filings_dir,
         )
     planned = identify_all(manifest.filings, settings.max_filing_bytes)
+    del manifest
     done = store.load_index()
     pending, first_row = pending_work(planned, done)
-    size = settings.batch_size or auto_batch_size(len(pending), profile.workers)
+    size = settings.batch_size or auto_batch_size(len(pending), workers)
+    plan_id = uuid.uuid4().hex
+    items_path = store.plans_dir / f"{plan_id}.items.parquet"
     batches = make_batches(
-        pending, size, str(store.batches_dir), settings.max_filing_bytes, first_row, fetch
+        pending, size, items_path, str(store.batches_dir), settings.max_filing_bytes, first_row, fetch,
     )
+    batch_of = {identity: n for n, batch in enumerate(batches) for identity in _identities(pending, n, size)}
+    rows_path = store.plans_dir / f"{plan_id}.rows.parquet"
+    write_rows(rows_path, planned, done, batch_of)
+    done_rows = sum(1 for p in planned if p.identity in done)
     logger.info(
-        "%d filings already checkpointed, %d to parse in %d batches of up to %d (profile %s)",
-        sum(1 for p in planned if p.identity in done), len(pending), len(batches), size,
-        profile.name,
+        "%d filings already checkpointed, %d to parse in %d batches of up to %d",
+        done_rows, len(pending), len(batches), size,
     )
-    return Plan(manifest, profile, store, planned, done, batches, size, len(pending))
+    return Plan(
+        str(settings.manifest), len(planned), done_rows, len(pending), tuple(batches), size,
+        str(rows_path), str(items_path),
+    )
+
+
+def _identities(pending: list[Item], n: int, size: int) -> Iterator[str]:
+    return (identity for identity, _ in pending[n * size : (n + 1) * size])

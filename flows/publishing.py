@@ -1,6 +1,8 @@
 """Publishing a run: every manifest row's outcome, in manifest order, into ``results/``.
 
-Records are read back from the batches' Parquet checkpoints and moved with Arrow (``take``,
+Runs as a task on a Dask worker (``flows.steps``), like planning: the flow process never
+reads a checkpoint. It indexes the run's finished batches first, then writes the outputs
+(unless the last run's were made from exactly the same inputs). Records are read back from the batches' Parquet checkpoints and moved with Arrow (``take``,
 ``list_flatten``): the flow process never parses or re-serializes a record, it only splices in
 what the manifest alone knows (the row's ``source``, and the accession number a bare XML
 file's name gives). Filings are published in chunks, so memory is bounded by a chunk's
@@ -21,8 +23,8 @@ import pyarrow.compute as pc
 
 from flows.checkpoints import CheckpointStore
 from flows.execution import Extracted
-from flows.outputs import ResultsWriter, output_sizes, reusable_outputs
-from flows.planning import Plan, Planned
+from flows.outputs import ResultsWriter, output_sizes, recover, reusable_outputs
+from flows.planning import Plan, Planned, read_rows
 from flows.settings import RunSettings
 from tasks.edgar_names import accession_from_name
 from tasks.tables import SCHEMAS, TABLE_COLUMNS
@@ -170,27 +172,62 @@ def publish_files(results_dir: Path, paths: list[Path], batch_size: int = 2000) 
     done = store.load_index()
     pending, rows = pending_work(planned, done)
     lost: dict[str, str] = {}
-    for batch in make_batches(pending, batch_size, str(store.batches_dir), DEFAULT_MAX_BYTES, rows):
+    items_path = store.plans_dir / "publish_files.items.parquet"
+    for batch in make_batches(pending, batch_size, items_path, str(store.batches_dir), DEFAULT_MAX_BYTES, rows):
         records, io_errors = extract_items(batch)
         records.write(batch.records_path)
-        finished = [i for i, _ in batch.items if i not in io_errors]
+        finished = [i for i, _ in batch.read_items() if i not in io_errors]
         store.record(batch.records_path.name, finished)
         done.update((i, batch.records_path.name) for i in finished)
         lost.update(io_errors)
+    items_path.unlink(missing_ok=True)
     return publish(results_dir, planned, done, store, lost)
 
 
 def publish_outputs(settings: RunSettings, plan: Plan, extracted: Extracted, logger: Any) -> dict[str, Any]:
-    """Step 3 of the flow: the results files, unless the last run's are made from exactly the
-    same inputs; the facts about them for the summary."""
-    fingerprint = outputs_fingerprint(plan.planned, plan.done, extracted.lost)
+    """Step 3 of the flow: index the run's finished batches; write the results files, unless
+    the last run's are made from exactly the same inputs. Returns the facts about the files
+    (``outputs``) and the run's row counts (``counts``) for the summary."""
+    if recover(settings.results_dir):
+        logger.warning("finished publishing the outputs a killed run left half-renamed")
+    store = CheckpointStore(settings.checkpoint_dir)
+    rows = read_rows(Path(plan.rows_path))
+    by_batch: dict[int, list[str]] = {}
+    for identity, n in rows.batch_of.items():
+        by_batch.setdefault(n, []).append(identity)
+    done, lost = rows.done, dict(extracted.io_errors)
+    parsed_ids: set[str] = set()
+    cache_hits = 0
+    for n, identities in by_batch.items():
+        key = extracted.finished.get(n)
+        if key is None:
+            reason = extracted.failed.get(n, "not processed")
+            lost.update((i, reason) for i in identities)
+            continue
+        finished = [i for i in identities if i not in extracted.io_errors]
+        store.record(key, finished)
+        done.update((i, key) for i in finished)
+        if n in extracted.parsed:
+            parsed_ids.update(finished)
+        else:
+            cache_hits += len(finished)
+    fingerprint = outputs_fingerprint(rows.planned, done, lost)
     outputs = reusable_outputs(settings.results_dir, fingerprint)
     if outputs is None:
-        outputs = publish(settings.results_dir, plan.planned, plan.done, plan.store, extracted.lost)
+        outputs = publish(settings.results_dir, rows.planned, done, store, lost)
     else:
         logger.info("outputs in %s are up to date: not rewritten", settings.results_dir)
-    return outputs | {
-        "outputs_fingerprint": fingerprint, "output_bytes": output_sizes(settings.results_dir),
+    parsed = sum(1 for p in rows.planned if p.identity in parsed_ids)
+    counts = {
+        "parsed": parsed,
+        "cached": sum(1 for p in rows.planned if p.identity in done) - parsed,
+        "cache_hits_in_run": cache_hits,
+    }
+    return {
+        "outputs": outputs | {
+            "outputs_fingerprint": fingerprint, "output_bytes": output_sizes(settings.results_dir),
+        },
+        "counts": counts,
     }
 
 
@@ -198,25 +235,24 @@ def run_summary(
     settings: RunSettings,
     plan: Plan,
     extracted: Extracted,
-    outputs: dict[str, Any],
+    published: dict[str, Any],
     timings: dict[str, float],
     extra: dict[str, Any],
 ) -> dict[str, Any]:
     """``run_summary.json``: what the run did, with the settings it used."""
-    parsed = sum(1 for p in plan.planned if p.identity in extracted.parsed)
+    counts = published["counts"]
     return {
-        "filings": len(plan.planned),
-        "parsed": parsed,
-        "cached": sum(1 for p in plan.planned if p.identity in plan.done) - parsed,
-    } | outputs | {
-        "manifest": str(plan.manifest.path),
-        "cache_hits_in_run": len(extracted.cache_hits),
+        "filings": plan.filings,
+        "parsed": counts["parsed"],
+        "cached": counts["cached"],
+    } | published["outputs"] | {
+        "manifest": plan.manifest,
+        "cache_hits_in_run": counts["cache_hits_in_run"],
         "batches_by_worker": dict(extracted.workers),
         "batches_resubmitted": extracted.resubmitted,
         "phase_seconds": {k: round(v, 3) for k, v in timings.items()},
         "batches": len(plan.batches),
         "batch_size": plan.batch_size,
-        "profile": plan.profile.name,
         "parser_version": PARSER_VERSION,
         "settings": settings.model_dump(mode="json"),
     } | extra

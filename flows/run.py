@@ -19,7 +19,7 @@ def run_flow(settings: RunSettings, command: str) -> int:
     from flows.planning import preflight
 
     try:  # fail fast, before any server or cluster starts
-        _, profile = preflight(settings, planned_api_url())
+        profile = preflight(settings, planned_api_url())
     except (ManifestError, ProfileError, UnreachableApiError) as exc:
         print(f"{command}: {exc}", file=sys.stderr)
         return 2

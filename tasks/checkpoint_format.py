@@ -115,3 +115,8 @@ def read_batch(path: Path) -> pa.Table:
     if found != CHECKPOINT_FORMAT:
         raise ValueError(f"{path}: checkpoint format {found or '?'}, expected {CHECKPOINT_FORMAT}")
     return table
+
+
+def read_identities(path: Path) -> list[str]:
+    """Which filings a stored batch holds (its ``identity`` column alone)."""
+    return pq.read_table(path, columns=["identity"]).column("identity").to_pylist()

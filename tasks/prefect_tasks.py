@@ -73,7 +73,7 @@ def extract_batch(batch: Batch) -> dict[str, Any]:
     records.write(batch.records_path)
     return {
         "records": batch.records_path.name,
-        "filings": len(batch.items),
+        "filings": batch.count,
         # I/O errors that outlived every retry: not facts about the bytes, so the flow does
         # not checkpoint these filings and the next run tries them again.
         "io_errors": io_errors,

@@ -35,40 +35,39 @@ class LosingSubmitter:
             else:
                 BatchRecords.empty().write(batch.records_path)
                 yield Outcome(batch, {
-                    "records": batch.records_path.name, "filings": len(batch.items),
+                    "records": batch.records_path.name, "filings": batch.count,
                     "io_errors": {}, "hostname": "node1", "slurm_job_id": "42",
                 })
 
 
 def _batches(tmp_path: Path, n: int = 4) -> list[Batch]:
     pending = [(f"id{i}", f"/f/{i}") for i in range(n * 2)]
-    return make_batches(pending, 2, str(tmp_path), 100, {f"id{i}": i + 2 for i in range(n * 2)})
+    return make_batches(pending, 2, tmp_path / "items.parquet", str(tmp_path), 100, {f"id{i}": i + 2 for i in range(n * 2)})
 
 
-def test_lost_batches_are_resubmitted_and_indexed_once(tmp_path: Path) -> None:
+def test_lost_batches_are_resubmitted_and_finish_once(tmp_path: Path) -> None:
     batches = _batches(tmp_path)
     submitter = LosingSubmitter({batches[1].label: 1, batches[3].label: 2})
-    indexed: list[tuple[str, list[str]]] = []
     progress: list[int] = []
-    out = run_batches(batches, submitter, lambda k, ids: indexed.append((k, ids)), LOG, progress.append)
+    out = run_batches(batches, submitter, LOG, progress.append)
     assert [refresh for _, refresh in submitter.calls] == [False, True, True]
     assert submitter.calls[1][0] == [batches[3].label, batches[1].label]
     assert submitter.calls[2][0] == [batches[3].label]
     assert out.resubmitted == [batches[3].label, batches[1].label, batches[3].label]
-    assert sorted(i for _, ids in indexed for i in ids) == [f"id{i}" for i in range(8)]
-    assert len(indexed) == 4 and out.lost == {} and sum(progress) == 8
-    assert out.workers == {"42": 4} and len(out.parsed) == 8
+    assert out.finished == {b.index: b.records_path.name for b in batches}
+    assert out.failed == {} and sum(progress) == 8
+    assert out.workers == {"42": 4} and out.parsed == {0, 1, 2, 3}
 
 
 def test_a_batch_lost_every_round_is_not_processed_and_a_failed_one_is_not_retried(tmp_path: Path) -> None:
     batches = _batches(tmp_path, 3)
     submitter = LosingSubmitter({batches[0].label: SUBMIT_ROUNDS}, fail={batches[2].label})
-    out = run_batches(batches, submitter, lambda k, ids: None, LOG)
+    out = run_batches(batches, submitter, LOG)
     assert len(submitter.calls) == SUBMIT_ROUNDS
     assert all(batches[2].label not in labels for labels, _ in submitter.calls[1:])
-    assert out.lost["id0"].startswith(f"lost {SUBMIT_ROUNDS} times; last: worker lost")
-    assert out.lost["id4"] == "Failed: boom"
-    assert sorted(out.parsed) == ["id2", "id3"]
+    assert out.failed[0].startswith(f"lost {SUBMIT_ROUNDS} times; last: worker lost")
+    assert out.failed[2] == "Failed: boom"
+    assert out.parsed == {1} and list(out.finished) == [1]
 
 
 def test_a_cached_batch_whose_file_is_gone_is_recomputed(tmp_path: Path) -> None:
@@ -83,5 +82,5 @@ def test_a_cached_batch_whose_file_is_gone_is_recomputed(tmp_path: Path) -> None
         summary = {"records": batch.records_path.name, "io_errors": {}, "hostname": "h", "slurm_job_id": None}
         yield Outcome(batch, summary, cached=not refresh)
 
-    out = run_batches([batch], submit, lambda k, ids: None, LOG)
-    assert calls == [False, True] and out.parsed == {"id0", "id1"} and out.workers == {"h": 1}
+    out = run_batches([batch], submit, LOG)
+    assert calls == [False, True] and out.parsed == {0} and out.workers == {"h": 1}

@@ -33,10 +33,13 @@ def test_column_flag_reaches_the_manifest(tmp_path: Path) -> None:
     """The bug of issue 14: `--column where` was dropped between the CLI and the flow."""
     manifest = _manifest(tmp_path, [str(SAMPLE_DIR / NAME)], column="where")
     settings = RunSettings(manifest=manifest, column="where")
-    man, profile = preflight(settings, None)
-    assert (man.column, [f.source for f in man.filings], profile.name) == ("where", [str(SAMPLE_DIR / NAME)], "local")
+    assert preflight(settings, None).name == "local"
+    man = read_manifest(manifest, "where")
+    assert (man.column, [f.source for f in man.filings]) == ("where", [str(SAMPLE_DIR / NAME)])
     with pytest.raises(ManifestError, match="no filing column"):
         read_manifest(manifest)
+    with pytest.raises(ManifestError, match="no filing column"):
+        preflight(RunSettings(manifest=manifest), None)
 
 
 def test_manifest_rows_relative_resolved_and_deduplicated(tmp_path: Path) -> None:
@@ -100,14 +103,16 @@ def test_reads_are_bounded_even_for_what_stat_cannot_see(tmp_path: Path) -> None
         read_filing(str(ok), 999)
 
 
-def test_batches_and_their_labels() -> None:
+def test_batches_and_their_labels(tmp_path: Path) -> None:
     pending = [(f"id{i}", f"/f/{i}") for i in range(5)]
     rows = {f"id{i}": i + 2 for i in range(5)}
-    batches = make_batches(pending, 2, "/store/batches", 100, rows)
+    batches = make_batches(pending, 2, tmp_path / "items.parquet", "/store/batches", 100, rows)
     assert [b.label for b in batches] == ["rows 2-3 (2 filings)", "rows 4-5 (2 filings)", "row 6 (1 filing)"]
-    assert batches[0].items == (("id0", "/f/0"), ("id1", "/f/1"))
+    assert [(b.index, b.count) for b in batches] == [(0, 2), (1, 2), (2, 1)]
+    # Each worker reads its own batch's items from the one items file.
+    assert [b.read_items() for b in batches] == [pending[0:2], pending[2:4], pending[4:5]]
     # The key is the identities (any order) and the versions, nothing else.
-    again = make_batches(list(reversed(pending[:2])), 2, "/elsewhere", 7)[0]
+    again = make_batches(list(reversed(pending[:2])), 2, tmp_path / "other.parquet", "/elsewhere", 7)[0]
     assert again.cache_key == batches[0].cache_key and again.cache_key.startswith("form3-p")
     assert batches[0].records_path == Path("/store/batches") / (batches[0].cache_key + ".parquet")
     assert [auto_batch_size(n, w) for n, w in [(10, 2), (10_000, 2), (10**6, 2), (100_000, 40)]] == [25, 1250, 2000, 625]
@@ -174,12 +179,24 @@ def test_manifest_paths_resolve_as_path_resolve_does(tmp_path: Path) -> None:
     assert filings[2].location == str(real / "target.txt")
 
 
-def test_an_unchanged_manifest_is_read_once(tmp_path: Path) -> None:
-    """form3 run checks the manifest, then its flow reads it again in the same process."""
-    manifest = _manifest(tmp_path, [str(SAMPLE_DIR / NAME)])
-    first = read_manifest(manifest)
-    assert read_manifest(manifest) is first
-    manifest.write_text(manifest.read_text() + "9,/elsewhere/other.txt\n")  # size changes
-    again = read_manifest(manifest)
-    assert again is not first and [f.source for f in again.filings][-1] == "/elsewhere/other.txt"
-    assert read_manifest(manifest, "path") is not again  # another column: another read
+def test_the_pre_check_reads_the_first_rows_and_the_planner_all(tmp_path: Path) -> None:
+    """Where a run starts (on a cluster: the login node) only the header and the first
+    ``CHECK_ROWS`` rows are read; the planner, on a worker, checks every row the same way."""
+    import psutil
+
+    from flows.manifest import CHECK_ROWS, check_manifest, check_url_sources
+
+    rows = [f"/data/{i:07d}.txt" for i in range(200_000)] + ["https://www.sec.gov/Archives/x.txt"]
+    manifest = _manifest(tmp_path, rows)
+    me = psutil.Process()
+    before = me.io_counters().read_chars
+    check_manifest(manifest, None, None, 5.0)  # the sec.gov row is past the first rows
+    read = me.io_counters().read_chars - before
+    assert read < manifest.stat().st_size / 4, (read, manifest.stat().st_size)
+    with pytest.raises(ManifestError, match=r"row 200002 \(https://www.sec.gov/Archives/x.txt\)"):
+        check_url_sources(read_manifest(manifest), None, 5.0)
+    early = _manifest(tmp_path, rows[:CHECK_ROWS - 1] + rows[-1:])
+    with pytest.raises(ManifestError, match=f"row {CHECK_ROWS + 1} "):  # the last row checked
+        check_manifest(early, None, None, 5.0)
+    with pytest.raises(ManifestError, match="no column 'where'"):
+        check_manifest(early, "where", None, 5.0)
