@@ -16,6 +16,8 @@ the size cap. ``preflight`` is the cheap part, run where the run starts, before 
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import os
 import time
 import uuid
@@ -31,6 +33,7 @@ import pyarrow.parquet as pq
 from flows.checkpoints import CheckpointStore
 from flows.cluster import ClusterProfile, check_api_reachable, get_profile
 from flows.manifest import FilingRef, check_manifest, check_url_sources, read_manifest
+from flows.outputs import recover, reusable_outputs
 from flows.settings import RunSettings
 from tasks.batch import Batch, Item, batch_key, file_identity, write_items
 from tasks.edgar_names import edgar_name, is_url
@@ -39,6 +42,7 @@ from tasks.fetch import FetchPlan
 from tasks.files import atomic_path
 from tasks.rate_limit import RATE_LIMIT_NAME, ensure_rate_limit
 from tasks.reading import check_stat
+from tasks.version import PARSER_VERSION
 
 # A batch is the unit Prefect orchestrates (~50-65 ms of overhead each on Dask) and the unit
 # of loss on a crash; a filing costs ~0.1 ms. Auto size aims at a few batches per worker.
@@ -204,6 +208,18 @@ def read_rows(path: Path) -> PlannedRows:
     return PlannedRows(planned, done, batch_of)
 
 
+def outputs_fingerprint(planned: list[Planned], done: dict[str, str], lost: dict[str, str]) -> str:
+    """A digest of everything the output files are made from: if it matches the last run's,
+    the files would come out byte-identical, so they need not be written again."""
+    digest = hashlib.sha256(f"parser {PARSER_VERSION}\n".encode())
+    for p in planned:
+        error = f"{p.error.kind}:{p.error.message}" if p.error else ""
+        identity = p.identity or ""
+        line = f"{p.ref.row}\t{p.ref.source}\t{identity}\t{done.get(identity)}\t{error}\t{lost.get(identity, '')}\n"
+        digest.update(line.encode())
+    return digest.hexdigest()
+
+
 @dataclass(slots=True, frozen=True)
 class Plan:
     """What a run will do, small enough for the flow process at any size: counts, and one
@@ -215,12 +231,17 @@ class Plan:
     pending: int  # filings in the batches
     batches: tuple[Batch, ...]
     batch_size: int
-    rows_path: str
+    rows_path: str  # "" when there is nothing to publish (see reusable_outputs)
     items_path: str
+    fingerprint: str = ""  # the outputs', when the run has no batch (else known after them)
+    # Nothing to parse and the last run's outputs are made from exactly these inputs: their
+    # facts (flows.outputs.reusable_outputs), and publishing reads no row.
+    reusable_outputs: dict[str, Any] | None = None
 
     def remove_files(self) -> None:
         for path in (self.rows_path, self.items_path):
-            Path(path).unlink(missing_ok=True)
+            if path:
+                Path(path).unlink(missing_ok=True)
 
 
 def _remove_old_plans(plans_dir: Path) -> None:
@@ -260,18 +281,27 @@ def plan_run(settings: RunSettings, workers: int, logger: Any) -> Plan:
     batches = make_batches(
         pending, size, items_path, str(store.batches_dir), settings.max_filing_bytes, first_row, fetch,
     )
-    batch_of = {identity: n for n, batch in enumerate(batches) for identity in _identities(pending, n, size)}
-    rows_path = store.plans_dir / f"{plan_id}.rows.parquet"
-    write_rows(rows_path, planned, done, batch_of)
     done_rows = sum(1 for p in planned if p.identity in done)
     logger.info(
         "%d filings already checkpointed, %d to parse in %d batches of up to %d",
         done_rows, len(pending), len(batches), size,
     )
-    return Plan(
+    plan = Plan(
         str(settings.manifest), len(planned), done_rows, len(pending), tuple(batches), size,
-        str(rows_path), str(items_path),
+        "", str(items_path),
     )
+    if not batches:
+        if recover(settings.results_dir):
+            logger.warning("finished publishing the outputs a killed run left half-renamed")
+        fingerprint = outputs_fingerprint(planned, done, {})
+        reusable = reusable_outputs(settings.results_dir, fingerprint)
+        plan = dataclasses.replace(plan, fingerprint=fingerprint, reusable_outputs=reusable)
+        if reusable is not None:
+            return plan
+    batch_of = {identity: n for n, batch in enumerate(batches) for identity in _identities(pending, n, size)}
+    rows_path = store.plans_dir / f"{plan_id}.rows.parquet"
+    write_rows(rows_path, planned, done, batch_of)
+    return dataclasses.replace(plan, rows_path=str(rows_path))
 
 
 def _identities(pending: list[Item], n: int, size: int) -> Iterator[str]:

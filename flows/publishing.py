@@ -11,7 +11,6 @@ batches, not by the run.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections import Counter
 from collections.abc import Iterator
@@ -24,7 +23,7 @@ import pyarrow.compute as pc
 from flows.checkpoints import CheckpointStore
 from flows.execution import Extracted
 from flows.outputs import ResultsWriter, output_sizes, recover, reusable_outputs
-from flows.planning import Plan, Planned, read_rows
+from flows.planning import Plan, Planned, outputs_fingerprint, read_rows
 from flows.settings import RunSettings
 from tasks.edgar_names import accession_from_name
 from tasks.tables import SCHEMAS, TABLE_COLUMNS
@@ -35,18 +34,6 @@ from tasks.version import PARSER_VERSION
 # process to 2.4 GB at 100,000 filings, 5,000 to 0.7 GB, with byte-identical outputs.
 CHUNK_FILINGS = 5_000
 _SOURCE = "source"
-
-
-def outputs_fingerprint(planned: list[Planned], done: dict[str, str], lost: dict[str, str]) -> str:
-    """A digest of everything the output files are made from: if it matches the last run's,
-    the files would come out byte-identical, so they need not be written again."""
-    digest = hashlib.sha256(f"parser {PARSER_VERSION}\n".encode())
-    for p in planned:
-        error = f"{p.error.kind}:{p.error.message}" if p.error else ""
-        identity = p.identity or ""
-        line = f"{p.ref.row}\t{p.ref.source}\t{identity}\t{done.get(identity)}\t{error}\t{lost.get(identity, '')}\n"
-        digest.update(line.encode())
-    return digest.hexdigest()
 
 
 def _chunks(items: list[Planned], size: int) -> Iterator[list[Planned]]:
@@ -190,6 +177,14 @@ def publish_outputs(settings: RunSettings, plan: Plan, extracted: Extracted, log
     (``outputs``) and the run's row counts (``counts``) for the summary."""
     if recover(settings.results_dir):
         logger.warning("finished publishing the outputs a killed run left half-renamed")
+    if plan.reusable_outputs is not None:  # nothing to parse, and the outputs are up to date
+        logger.info("outputs in %s are up to date: not rewritten", settings.results_dir)
+        return {
+            "outputs": plan.reusable_outputs | {
+                "outputs_fingerprint": plan.fingerprint, "output_bytes": output_sizes(settings.results_dir),
+            },
+            "counts": {"parsed": 0, "cached": plan.done, "cache_hits_in_run": 0},
+        }
     store = CheckpointStore(settings.checkpoint_dir)
     rows = read_rows(Path(plan.rows_path))
     by_batch: dict[int, list[str]] = {}
