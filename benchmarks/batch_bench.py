@@ -109,7 +109,7 @@ def steps(batches: list[Batch], out: Path) -> dict[str, float]:
         t["arrow table"] += clock() - s
         s = clock()
         path = out / f"steps-{batch.label}.parquet"
-        records._write_table(table, path) if hasattr(records, "_write_table") else pq.write_table(table, path, compression="zstd")
+        cf.write_table(table, path) if hasattr(cf, "write_table") else pq.write_table(table, path, compression="zstd")
         t["parquet write"] += clock() - s
     return dict(t)
 

@@ -8,8 +8,10 @@ and one column per output table holding that filing's rows (``list<struct>`` typ
 of ours needs importing, so moving a class never makes checkpoints unreadable, and a row
 layout that no longer matches the schema fails loudly instead of mixing layouts.
 
-Written by the worker, zstd-compressed, atomically (temporary file, rename): a file under its
-final name is always whole.
+Written by the worker, zstd-compressed (level 1; no dictionary pages and no column statistics:
+the values are nearly all distinct and the file is always read whole, and without them a batch
+writes in ~0.6x and reads in ~0.5x the time, smaller), atomically (temporary file, rename): a
+file under its final name is always whole.
 """
 
 from __future__ import annotations
@@ -105,7 +107,15 @@ class BatchRecords:
     def write(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         with atomic_path(path) as tmp:
-            pq.write_table(self.to_table(), tmp, compression="zstd")
+            write_table(self.to_table(), tmp)
+
+
+def write_table(table: pa.Table, path: Path) -> None:
+    """A batch's table as its checkpoint file (see the module doc for the settings)."""
+    pq.write_table(
+        table, path, compression="zstd", compression_level=1, use_dictionary=False,
+        write_statistics=False,
+    )
 
 
 def read_batch(path: Path) -> pa.Table:
