@@ -16,7 +16,6 @@ file under its final name is always whole.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,7 +24,7 @@ import pyarrow.parquet as pq
 
 from tasks.files import atomic_path
 from tasks.model import Form3Filing
-from tasks.serialize import filing_to_dict
+from tasks.serialize import json_tail
 from tasks.tables import SCHEMAS, TABLE_COLUMNS, rows_to_table, table_rows
 from tasks.version import PARSER_VERSION
 
@@ -63,10 +62,8 @@ class BatchRecords:
         return cls([], [], [], [], [], [], {name: [] for name in TABLE_COLUMNS})
 
     def add_record(self, identity: str, filing: Form3Filing) -> None:
-        record = filing_to_dict(filing)
-        del record["source"], record["accession_number"]
         self._add(identity, filing.sha256, filing.accession_number, None, None,
-                  json.dumps(record, ensure_ascii=False)[1:], table_rows(filing))
+                  json_tail(filing), table_rows(filing))
 
     def add_error(self, identity: str, sha256: str | None, kind: str, message: str) -> None:
         self._add(identity, sha256, None, kind, message, None, {})
