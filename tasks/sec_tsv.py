@@ -28,6 +28,7 @@ exact layout.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable
 from pathlib import Path
 from typing import BinaryIO
@@ -150,8 +151,10 @@ def _write_rows(handle: BinaryIO, rendered: list[pa.Array]) -> None:
         lines = lines.combine_chunks()
     if not len(lines):
         return
-    _, offsets, data = lines.buffers()
-    first, last = (int.from_bytes(offsets[i * 4 : i * 4 + 4], "little") for i in (lines.offset, lines.offset + len(lines)))
+    if lines.null_count:  # a null value makes its whole line null: it would vanish silently
+        raise ValueError("a null value reached the TSV writer")
+    _, offsets, data = lines.buffers()  # string: int32 offsets in native byte order
+    first, last = (int.from_bytes(offsets[i * 4 : i * 4 + 4], sys.byteorder) for i in (lines.offset, lines.offset + len(lines)))
     handle.write(memoryview(data)[first:last])
 
 
