@@ -102,7 +102,6 @@ def filing_to_dict(f: Form3Filing) -> dict[str, Any]:
     }
 
 
-
 # The checkpoint's JSON text of a record, written straight from the filing: exactly
 # ``json.dumps(filing_to_dict(f), ensure_ascii=False)`` without ``source`` and
 # ``accession_number`` (which only the manifest knows) and without its opening brace, but
