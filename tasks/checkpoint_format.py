@@ -8,14 +8,16 @@ and one column per output table holding that filing's rows (``list<struct>`` typ
 of ours needs importing, so moving a class never makes checkpoints unreadable, and a row
 layout that no longer matches the schema fails loudly instead of mixing layouts.
 
-Written by the worker, zstd-compressed, atomically (temporary file, rename): a file under its
-final name is always whole.
+Written by the worker, zstd-compressed (level 1; no dictionary pages and no column statistics:
+the values are nearly all distinct and the file is always read whole, and without them a batch
+writes in ~0.6x and reads in ~0.5x the time, smaller), atomically (temporary file, rename): a
+file under its final name is always whole.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
+from itertools import accumulate
 from pathlib import Path
 
 import pyarrow as pa
@@ -23,7 +25,7 @@ import pyarrow.parquet as pq
 
 from tasks.files import atomic_path
 from tasks.model import Form3Filing
-from tasks.serialize import filing_to_dict
+from tasks.serialize import json_tail
 from tasks.tables import SCHEMAS, TABLE_COLUMNS, rows_to_table, table_rows
 from tasks.version import PARSER_VERSION
 
@@ -54,17 +56,20 @@ class BatchRecords:
     error_kinds: list[str | None]
     error_messages: list[str | None]
     json_tails: list[str | None]
-    rows: dict[str, list[list[tuple]]]
+    # Every table's rows of the batch in one flat list, and how many each filing has. Not a
+    # list per filing and table: those 6 lists a filing survived into the collector's oldest
+    # generation and, with a Dask worker's heap, set off a full collection every ~10,000
+    # filings (0.016 ms a filing; now 0.003, rows tuples of plain values being untracked).
+    rows: dict[str, list[tuple]]
+    counts: dict[str, list[int]]
 
     @classmethod
     def empty(cls) -> "BatchRecords":
-        return cls([], [], [], [], [], [], {name: [] for name in TABLE_COLUMNS})
+        return cls([], [], [], [], [], [], {name: [] for name in TABLE_COLUMNS}, {name: [] for name in TABLE_COLUMNS})
 
     def add_record(self, identity: str, filing: Form3Filing) -> None:
-        record = filing_to_dict(filing)
-        del record["source"], record["accession_number"]
         self._add(identity, filing.sha256, filing.accession_number, None, None,
-                  json.dumps(record, ensure_ascii=False)[1:], table_rows(filing))
+                  json_tail(filing), table_rows(filing))
 
     def add_error(self, identity: str, sha256: str | None, kind: str, message: str) -> None:
         self._add(identity, sha256, None, kind, message, None, {})
@@ -77,7 +82,9 @@ class BatchRecords:
         self.error_messages.append(message)
         self.json_tails.append(tail)
         for name in TABLE_COLUMNS:
-            self.rows[name].append(rows.get(name, []))
+            mine = rows.get(name, ())
+            self.rows[name].extend(mine)
+            self.counts[name].append(len(mine))
 
     def to_table(self) -> pa.Table:
         arrays: list[pa.Array] = [
@@ -89,12 +96,8 @@ class BatchRecords:
             )
         ]
         for name in TABLE_COLUMNS:
-            per_filing = self.rows[name]
-            flat = [row for rows in per_filing for row in rows]
-            table = rows_to_table(name, flat)
-            offsets = [0]
-            for rows in per_filing:
-                offsets.append(offsets[-1] + len(rows))
+            table = rows_to_table(name, self.rows[name])
+            offsets = list(accumulate(self.counts[name], initial=0))
             structs = pa.StructArray.from_arrays(
                 [table.column(i).combine_chunks() for i in range(table.num_columns)],
                 fields=list(SCHEMAS[name]),
@@ -105,7 +108,15 @@ class BatchRecords:
     def write(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         with atomic_path(path) as tmp:
-            pq.write_table(self.to_table(), tmp, compression="zstd")
+            write_table(self.to_table(), tmp)
+
+
+def write_table(table: pa.Table, path: Path) -> None:
+    """A batch's table as its checkpoint file (see the module doc for the settings)."""
+    pq.write_table(
+        table, path, compression="zstd", compression_level=1, use_dictionary=False,
+        write_statistics=False,
+    )
 
 
 def read_batch(path: Path) -> pa.Table:

@@ -28,9 +28,10 @@ exact layout.
 
 from __future__ import annotations
 
-import csv
+import sys
 from collections.abc import Iterable
 from pathlib import Path
+from typing import BinaryIO
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -61,26 +62,59 @@ def extension_header(table: str) -> tuple[str, ...]:
     return tuple(by_name[k].sec for k in keys) + tuple(c.ext for c in TABLES[table] if c.ext)
 
 
-def _texts(col: pa.ChunkedArray) -> list[str]:
+def _texts(col: pa.ChunkedArray | pa.Array) -> pa.Array:
     # One line per value: the SEC's rows have no line breaks inside a value.
-    flat = pc.replace_substring_regex(col, pattern="\r\n|[\r\n]", replacement="")
-    return pc.fill_null(flat, "").to_pylist()
+    if _has(col, "\n", "\r"):
+        col = pc.replace_substring_regex(col, pattern="\r\n|[\r\n]", replacement="")
+    return _quoted(pc.fill_null(col, ""))
 
 
-def _dates(col: pa.ChunkedArray) -> list[str]:
-    return pc.fill_null(pc.utf8_upper(pc.strftime(col, format="%d-%b-%Y")), "").to_pylist()
+def _has(col: pa.ChunkedArray | pa.Array, *chars: str) -> bool:
+    """Whether the column's bytes hold one of ``chars``: one search of each chunk's data
+    buffer (bytes outside a sliced chunk can only make this say True, and then the caller
+    does the exact, slower work)."""
+    needles = [c.encode() for c in chars]
+    for chunk in col.chunks if isinstance(col, pa.ChunkedArray) else (col,):
+        if not (pa.types.is_string(chunk.type) or pa.types.is_large_string(chunk.type)):
+            return True
+        data = chunk.buffers()[2]
+        if data is not None and data.size:
+            raw = data.to_pybytes()
+            if any(n in raw for n in needles):
+                return True
+    return False
 
 
-def _numbers(col: pa.ChunkedArray) -> list[str]:
-    # The SEC writes Python/pandas float text: 1125983.0, 12.25, 0.0001.
-    return ["" if x is None else repr(x) for x in col.to_pylist()]
+def _quoted(col: pa.Array) -> pa.Array:
+    """A value holding a tab or a quote in quotes, inner quotes doubled, as the csv module's
+    QUOTE_MINIMAL writes it with our dialect (line breaks never reach here)."""
+    if not _has(col, "\t", '"'):
+        return col
+    special = pc.match_substring_regex(col, pattern='[\t"]')
+    quoted = pc.binary_join_element_wise('"', pc.replace_substring(col, pattern='"', replacement='""'), '"', "")
+    return pc.if_else(special, quoted, col)
 
 
-def _flags(col: pa.ChunkedArray) -> list[str]:
-    return pc.fill_null(pc.if_else(col, "1", "0"), "").to_pylist()
+def _dates(col: pa.ChunkedArray) -> pa.Array:
+    # Once per distinct date: a column holds few.
+    encoded = col.combine_chunks().dictionary_encode()
+    texts = pc.utf8_upper(pc.strftime(encoded.dictionary, format="%d-%b-%Y"))
+    return pc.fill_null(pc.take(texts, encoded.indices), "")
 
 
-def _render(column: Column, col: pa.ChunkedArray) -> list[str]:
+def _numbers(col: pa.ChunkedArray) -> pa.Array:
+    # The SEC writes Python/pandas float text: 1125983.0, 12.25, 0.0001. So Python's repr,
+    # once per distinct value (dictionary encoding keeps -0.0 apart from 0.0).
+    encoded = col.combine_chunks().dictionary_encode()
+    texts = pa.array([repr(x) for x in encoded.dictionary.to_pylist()], pa.string())
+    return pc.fill_null(pc.take(texts, encoded.indices), "")
+
+
+def _flags(col: pa.ChunkedArray) -> pa.Array:
+    return pc.fill_null(pc.if_else(col, "1", "0"), "")
+
+
+def _render(column: Column, col: pa.ChunkedArray) -> pa.Array:
     t = column.type
     if pa.types.is_date(t):
         return _dates(col)
@@ -89,16 +123,14 @@ def _render(column: Column, col: pa.ChunkedArray) -> list[str]:
     if pa.types.is_boolean(t):
         return _flags(col)
     if pa.types.is_integer(t):
-        return [str(x) for x in col.to_pylist()]
+        return pc.fill_null(pc.cast(col, pa.string()), "None")  # str(x), as the csv module wrote
     return _texts(col)
 
 
-def _holders(tables: dict[str, Path]) -> set[str]:
+def _holders(tables: dict[str, Path]) -> pa.Array:
     """sha256 of every filing with at least one holding row."""
-    held: set[str] = set()
-    for name in _HOLDING_TABLES:
-        held.update(pq.read_table(tables[name], columns=["sha256"])["sha256"].to_pylist())
-    return held
+    shas = [pq.read_table(tables[name], columns=["sha256"])["sha256"] for name in _HOLDING_TABLES]
+    return pc.unique(pa.chunked_array([c for col in shas for c in col.chunks], pa.string()))
 
 
 def _batches(path: Path, columns: list[str]) -> Iterable[pa.Table]:
@@ -107,26 +139,36 @@ def _batches(path: Path, columns: list[str]) -> Iterable[pa.Table]:
         yield pa.Table.from_batches([batch])
 
 
-def _open(path: Path):
-    handle = open(path, "w", encoding="utf-8", newline="")
-    return handle, csv.writer(handle, delimiter="\t", lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
+def _write_line(handle: BinaryIO, values: tuple[str, ...]) -> None:
+    handle.write(("\t".join(values) + "\n").encode())
 
 
-def _special(table: str, column: Column, part: pa.Table, ctx: dict) -> list[str] | None:
+def _write_rows(handle: BinaryIO, rendered: list[pa.Array]) -> None:
+    """Rows of tab-joined values, each ended by a line break, as one write of Arrow's buffer."""
+    last = pc.binary_join_element_wise(rendered[-1], "", "\n")  # the last value and "\n"
+    lines = pc.binary_join_element_wise(*rendered[:-1], last, "\t")
+    if isinstance(lines, pa.ChunkedArray):
+        lines = lines.combine_chunks()
+    if not len(lines):
+        return
+    if lines.null_count:  # a null value makes its whole line null: it would vanish silently
+        raise ValueError("a null value reached the TSV writer")
+    _, offsets, data = lines.buffers()  # string: int32 offsets in native byte order
+    first, last = (int.from_bytes(offsets[i * 4 : i * 4 + 4], sys.byteorder) for i in (lines.offset, lines.offset + len(lines)))
+    handle.write(memoryview(data)[first:last])
+
+
+def _special(table: str, column: Column, part: pa.Table, ctx: dict) -> pa.Array | None:
     """Columns whose SEC value is not a plain rendering of ours."""
     name = column.name
     if name.endswith("_sk"):
         start = ctx["next_sk"]
         ctx["next_sk"] = start + part.num_rows
-        return [str(k) for k in range(start, start + part.num_rows)]
+        return pc.cast(pa.array(range(start, start + part.num_rows), pa.int64()), pa.string())
     if name == "no_securities_owned":
-        held = ctx["held"]
-        filed = part[name].to_pylist()
-        shas = part["sha256"].to_pylist()
-        return [
-            ("1" if f else "0") if f is not None else ("0" if s in held else "1")
-            for f, s in zip(filed, shas)
-        ]
+        filed = part[name]
+        holds = pc.is_in(part["sha256"], value_set=ctx["held"])
+        return pc.if_else(pc.is_null(filed), pc.if_else(holds, "0", "1"), pc.if_else(filed, "1", "0"))
     if name == "rptowner_state":
         state = pc.coalesce(part["rptowner_state"], part["rptowner_country"])
         return _texts(state)
@@ -151,22 +193,22 @@ def write_sec_tsv(tables: dict[str, Path], targets: dict[str, Path]) -> dict[str
         names = {c.name for c in columns}
         needed = [c.name for c in columns if c.name in {"sha256", "rptowner_country"} or any(c in cols for _, cols, _ in jobs)]
         assert "sha256" in names
-        handles = {file: _open(targets[file]) for file, _, _ in jobs}
+        handles = {file: open(targets[file], "wb") for file, _, _ in jobs}
         try:
             for file, _, header in jobs:
-                handles[file][1].writerow(header)
+                _write_line(handles[file], header)
                 counts[file] = 0
             ctx = {"next_sk": 1, "held": held}
             for part in _batches(tables[table], needed):
                 for file, cols, _ in jobs:
-                    rendered: list[list[str]] = []
+                    rendered: list[pa.Array] = []
                     for column in cols:
                         special = _special(table, column, part, ctx) if file == jobs[0][0] else None
                         rendered.append(special if special is not None else _render(column, part[column.name]))
-                    handles[file][1].writerows(zip(*rendered))
+                    _write_rows(handles[file], rendered)
                     counts[file] += part.num_rows
         finally:
-            for handle, _ in handles.values():
+            for handle in handles.values():
                 handle.close()
     return counts
 

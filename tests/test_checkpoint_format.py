@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -11,7 +12,10 @@ import pytest
 
 from flows.outputs import JOURNAL_NAME, SUMMARY_NAME, ResultsWriter, recover, reusable_outputs, output_sizes
 from tasks.checkpoint_format import CHECKPOINT_FORMAT, BatchRecords
+from tasks.errors import FilingError
 from tasks.extract import parse_file
+from tasks.model import Footnote, Form3Filing, Signature, Value
+from tasks.serialize import filing_to_dict, json_tail
 from tasks.output_digest import corpus_files, output_digest
 from tasks.version import OUTPUT_DIGEST, PARSER_VERSION
 
@@ -48,6 +52,43 @@ def test_output_digest_is_tied_to_the_parser_version(corpus: Path) -> None:
         f"the parser's output changed (digest {digest}): bump PARSER_VERSION in "
         "tasks/version.py and update OUTPUT_DIGEST to this digest"
     )
+
+
+def _dumps_tail(filing: Form3Filing) -> str:
+    record = filing_to_dict(filing)
+    del record["source"], record["accession_number"]
+    return json.dumps(record, ensure_ascii=False)[1:]
+
+
+def test_the_json_text_is_what_json_dumps_writes(corpus: Path) -> None:
+    # The checkpoint's JSON text is written without the dicts (tasks/serialize.py json_tail);
+    # the output digest goes through filing_to_dict, so this keeps the two the same text.
+    for path in corpus_files(corpus):
+        try:
+            filing = parse_file(str(path))
+        except FilingError:
+            continue
+        for f in (filing, replace(filing, header=None), filing.at("x", "0001-23-456789")):
+            assert json_tail(f) == _dumps_tail(f), path.name
+    filing = parse_file(str(corpus / "filings" / NAME))
+    assert filing.header is not None
+    odd = 'quote " backslash \\ tab \t nl \n cr \r nul \x00 \x1f del \x7f é 漢 \u2028 😀'
+    doc = filing.document
+    owner = replace(doc.reporting_owners[0], name=odd, street2=None, good_address=True, non_us_address_flag=None)
+    holding = replace(doc.nonderivative_holdings[0], security_title=Value(odd, (odd, "F2")), value_owned=Value(None))
+    unusual = replace(filing, document=replace(
+        doc, remarks=odd, reporting_owners=(owner,), nonderivative_holdings=(holding,),
+        footnotes=(Footnote("F1", odd),), signatures=(Signature(None, odd),),
+    ))
+    assert json_tail(unusual) == _dumps_tail(unusual)
+    # A value of an unexpected type (an int where a string belongs, a float) is rendered as
+    # json.dumps renders it, through the slow path.
+    for f in (
+        replace(unusual, document=replace(unusual.document, remarks=12)),
+        replace(unusual, document=replace(unusual.document, no_securities_owned=1.5)),
+        replace(unusual, header=replace(filing.header, public_document_count=None, filed_date=3)),
+    ):
+        assert json_tail(f) == _dumps_tail(f)
 
 
 def _write_set(results: Path, marker: str) -> None:

@@ -371,3 +371,48 @@ def test_form3_run_writes_the_sec_tsvs(form3, tmp_path: Path) -> None:
     proc = _cli("compare-sec", str(results), str(SEC_DATASETS))
     assert proc.returncode == 0, proc.stdout
     assert "OWNER_SIGNATURE: 44 rows paired (ours 44, SEC 44)" in proc.stdout
+
+
+def test_rows_are_written_as_the_csv_module_writes_them(tmp_path: Path) -> None:
+    # tasks/sec_tsv.py renders whole columns with Arrow; its bytes must stay those of
+    # csv.writer(delimiter="\t", lineterminator="\n", QUOTE_MINIMAL) over the values as they
+    # were rendered one by one (line breaks dropped, null empty, floats repr, dates DD-MON-YYYY).
+    import pyarrow as pa
+
+    from tasks import sec_tsv
+    from tasks.tables import Column
+
+    texts = ["plain", 'a "quoted" word', "tab\there", "cr\rlf\r\nnl\nend", "", None, "é 漢 😀 \u2028 \x0b\x0c",
+             '"', "\t", "\r\n", " lead and trail ", "semi;colon,comma"]
+    numbers = [1125983.0, 12.25, 0.0001, None, -0.0, 0.0, 1e16, 1.5e-7, float("nan"), float("inf"), 3.0, 12.25]
+    dates = [date(2024, 7, 31), None, date(1999, 1, 2), date(2024, 7, 31)] * 3
+    flags = [True, False, None] * 4
+    cols = [
+        (Column("t", pa.string(), ""), pa.chunked_array([texts[:5], texts[5:]], pa.string())),
+        (Column("n", pa.float64(), ""), pa.chunked_array([numbers], pa.float64())),
+        (Column("d", pa.date32(), ""), pa.chunked_array([dates], pa.date32())),
+        (Column("f", pa.bool_(), ""), pa.chunked_array([flags], pa.bool_())),
+        (Column("t2", pa.string(), ""), pa.chunked_array([list(reversed(texts))], pa.string())),
+    ]
+    path = tmp_path / "x.tsv"
+    with open(path, "wb") as fh:
+        sec_tsv._write_line(fh, ("T", "N"))
+        sec_tsv._write_rows(fh, [sec_tsv._render(c, a) for c, a in cols])
+
+    def one(column: Column, v):  # noqa: ANN001, ANN202 - the former per-value rendering
+        if v is None:
+            return ""
+        if column.type == pa.float64():
+            return repr(v)
+        if column.type == pa.date32():
+            return v.strftime("%d-%b-%Y").upper()
+        if column.type == pa.bool_():
+            return "1" if v else "0"
+        return v.replace("\r\n", "").replace("\r", "").replace("\n", "")
+
+    expected = tmp_path / "expected.tsv"
+    with open(expected, "w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh, delimiter="\t", lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
+        writer.writerow(("T", "N"))
+        writer.writerows(zip(*[[one(c, v) for v in a.to_pylist()] for c, a in cols]))
+    assert path.read_bytes() == expected.read_bytes()
