@@ -40,6 +40,7 @@ sys.path.insert(0, str(REPO))
 import pyarrow.parquet as pq  # noqa: E402
 
 from flows.manifest import read_manifest  # noqa: E402
+from flows.planning import make_batches  # noqa: E402
 from tasks import batch as batch_mod  # noqa: E402
 from tasks import checkpoint_format as cf  # noqa: E402
 from tasks.batch import Batch, extract_items  # noqa: E402
@@ -63,10 +64,10 @@ def bare_loop(locations: list[str]) -> float:
 
 
 def _batches(locations: list[str], size: int, out: Path) -> list[Batch]:
-    return [
-        Batch(f"b{i}", tuple((f"id:{loc}", loc) for loc in locations[i : i + size]), str(out), DEFAULT_MAX_BYTES)
-        for i in range(0, len(locations), size)
-    ]
+    """The batches a plan makes (their items file written, as the planner does)."""
+    out.mkdir(parents=True, exist_ok=True)
+    pending = [(f"id:{loc}", loc) for loc in locations]
+    return make_batches(pending, size, out / "items.parquet", str(out), DEFAULT_MAX_BYTES)
 
 
 def worker_path(batches: list[Batch]) -> float:
@@ -92,8 +93,9 @@ def _steps(batches: list[Batch], out: Path) -> dict[str, float]:
     t: dict[str, float] = defaultdict(float)
     clock = time.perf_counter
     for batch in batches:
+        items = batch.read_items()
         s = clock()
-        datas = [read_filing(loc, batch.max_bytes)[0] for _, loc in batch.items]
+        datas = [read_filing(loc, batch.max_bytes)[0] for _, loc in items]
         t["read"] += clock() - s
         s = clock()
         shas = [sha256_of(d) for d in datas]
@@ -114,7 +116,7 @@ def _steps(batches: list[Batch], out: Path) -> dict[str, float]:
             t[f"  ({name})"] += clock() - s
         records = cf.BatchRecords.empty()
         s = clock()
-        for (identity, _), f in zip(batch.items, filings):
+        for (identity, _), f in zip(items, filings):
             records.add_record(identity, f)
         t["record (add_record)"] += clock() - s
         s = clock()
