@@ -25,7 +25,7 @@ from prefect.states import Failed
 from flows.cluster import task_runner_for
 from flows.cluster_watch import watch_cluster
 from flows.execution import execute
-from flows.local_api import configured_api_url, drain_to_api
+from flows.local_api import configured_api_url, drain_workers
 from flows.outputs import ResultsWriter
 from flows.planning import preflight
 from flows.publishing import run_summary
@@ -67,7 +67,7 @@ def extract_form3(settings: RunSettings = RunSettings()) -> dict[str, Any]:
             )
         # Slurm workers are scancelled when the cluster closes: send their buffered
         # task-run events and logs to the API first, or the UI never shows those runs.
-        runner.client.run(drain_to_api)
+        drain_workers(runner.client, logger)
     plan.remove_files()
     summary = run_summary(settings, plan, extracted, published, timings, {
         "profile": profile.name,

@@ -12,6 +12,7 @@ import contextlib
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from flows import server_process
 from flows.server_env import read_env_file, server_env_file
@@ -60,6 +61,19 @@ def drain_to_api(timeout: float = 10.0) -> None:
     thread = threading.Thread(target=drain, name="drain-to-api")
     thread.start()
     thread.join(2 * timeout + 1)
+
+
+def drain_workers(client: Any, logger: Any) -> None:
+    """``drain_to_api`` on every worker of a Dask client, before the cluster closes. A worker
+    that cannot be reached (its node's link is down, its job ended) is skipped with a warning:
+    the UI may then miss some of its task runs' events, but the run's results stand."""
+    drained = client.run(drain_to_api, on_error="return")
+    unreachable = sorted(w for w, r in drained.items() if isinstance(r, BaseException))
+    if unreachable:
+        logger.warning(
+            "could not send the buffered events and logs of %d worker(s) to the Prefect API "
+            "(%s): the UI may miss some of their task runs", len(unreachable), ", ".join(unreachable),
+        )
 
 
 @contextlib.contextmanager

@@ -28,13 +28,13 @@ from flows.publishing import publish_outputs
 from flows.settings import RunSettings
 
 
-@task(name="plan", cache_policy=NO_CACHE, persist_result=False)
+@task(name="plan", task_run_name="plan", cache_policy=NO_CACHE, persist_result=False)
 def plan_step(settings: RunSettings, workers: int) -> Plan:
     """Identify every manifest row, drop what is checkpointed, batch the rest."""
     return plan_run(settings, workers, get_run_logger())
 
 
-@task(name="publish", cache_policy=NO_CACHE, persist_result=False)
+@task(name="publish", task_run_name="publish", cache_policy=NO_CACHE, persist_result=False)
 def publish_step(settings: RunSettings, plan: Plan, extracted: Extracted) -> dict[str, Any]:
     """Index the run's batches and write ``results/``."""
     return publish_outputs(settings, plan, extracted, get_run_logger())

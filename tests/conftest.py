@@ -132,3 +132,10 @@ def stop_group(proc) -> None:
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
+
+
+def finished_batches(results: Path) -> int:
+    """Batches a run has finished so far: their records files (a worker writes each atomically;
+    the index lists them only once publishing, or the next plan, gets to them)."""
+    batches = results / ".checkpoints" / "batches"
+    return sum(1 for p in batches.glob("form3-*.parquet")) if batches.is_dir() else 0

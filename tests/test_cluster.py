@@ -158,7 +158,10 @@ def test_cross_host_run_equals_local_run(server, synthetic_300: Path, tmp_path: 
     nodes = job_nodes(sorted(by_job))
     assert set(nodes) == set(by_job), nodes
     assert set(nodes.values()) <= NODES and socket.gethostname() not in nodes.values(), nodes
-    assert len(set(nodes.values())) >= 2, nodes  # LLN spread the worker jobs over nodes
+    # LLN: each worker job on a node of its own. (How many jobs adapt starts depends on the
+    # timing: 12 short batches may all run on the job that planned; test_cluster_faults
+    # waits for jobs on two nodes.)
+    assert len(set(nodes.values())) == len(nodes), nodes
 
     # The flow run and every task run reached the server, through the auth string.
     flow_run = api(server, f"/flow_runs/{summary['flow_run_id']}")
@@ -168,10 +171,12 @@ def test_cross_host_run_equals_local_run(server, synthetic_300: Path, tmp_path: 
         runs = api(server, "/task_runs/filter",
                    {"flow_runs": {"id": {"any_": [summary["flow_run_id"]]}}, "limit": 200})
         completed = [r for r in runs if r["state"] and r["state"]["type"] == "COMPLETED"]
-        if len(completed) == 12 or time.monotonic() > deadline:
+        if len(completed) == 14 or time.monotonic() > deadline:
             break
         time.sleep(1)
-    assert len(completed) == len(runs) == 12, [(r["name"], r["state"]) for r in runs]
+    # 12 batches, and the plan and publish steps (which ran in worker jobs too).
+    assert len(completed) == len(runs) == 14, [(r["name"], r["state"]) for r in runs]
+    assert sorted(r["name"] for r in runs if not r["name"].startswith("extract rows")) == ["plan", "publish"]
     with pytest.raises(urllib.error.HTTPError) as refused:
         api(server, f"/flow_runs/{summary['flow_run_id']}", auth=False)
     assert refused.value.code == 401

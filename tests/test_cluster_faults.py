@@ -22,7 +22,7 @@ import pytest
 import yaml
 
 from flows.cluster import PROFILES_FILE
-from tests.conftest import REPO, load_generator, stop_group
+from tests.conftest import REPO, finished_batches, load_generator, stop_group
 from tests.test_cluster import MULTI, cluster, form3, server, slurm_env, wait_no_jobs  # noqa: F401
 from tests.test_flow import assert_same_outputs
 
@@ -81,11 +81,6 @@ def start_run(env: dict[str, str], manifest: Path, results: Path) -> tuple[subpr
         start_new_session=True,
     )
     return proc, args
-
-
-def finished_batches(results: Path) -> int:
-    index = results / ".checkpoints" / "index.jsonl"
-    return index.read_text().count("\n") if index.exists() else 0
 
 
 def wait_mid_run(proc: subprocess.Popen, results: Path, name: str, nodes: int = 1,

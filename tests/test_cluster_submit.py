@@ -76,7 +76,7 @@ def test_submit_runs_the_flow_in_one_allocation_on_two_nodes(server, synthetic_3
     flow_run = api(server, f"/flow_runs/{summary['flow_run_id']}")
     assert flow_run["state"]["type"] == "COMPLETED"
     runs = api(server, "/task_runs/filter", {"flow_runs": {"id": {"any_": [summary["flow_run_id"]]}}, "limit": 200})
-    assert sum(1 for r in runs if r["state"]["type"] == "COMPLETED") == 12
+    assert sum(1 for r in runs if r["state"]["type"] == "COMPLETED") == 14  # 12 batches, plan, publish
 
     proc = form3(server, "run", str(synthetic_300), "--results", str(local), "--batch-size", "25")
     assert proc.returncode == 0, proc.stderr[-3000:]

@@ -38,3 +38,59 @@ def test_chunk_size_does_not_change_the_outputs(tmp_path: Path, monkeypatch) -> 
             assert pq.read_table(a).equals(pq.read_table(b)), name
         else:
             assert a.read_bytes() == b.read_bytes(), name
+
+
+def test_plan_then_publish_without_prefect_indexes_what_finished(tmp_path: Path) -> None:
+    """The flow's steps as the workers run them: the plan's files, a finished batch, a cache
+    hit and a lost batch; publishing indexes the two finished ones, reports the lost one's
+    filings as not processed, and a lost index is rebuilt from the batch files."""
+    import csv
+    import logging
+
+    from flows.checkpoints import CheckpointStore
+    from flows.execution import Extracted
+    from flows.planning import plan_run, read_rows
+    from flows.publishing import publish_outputs
+    from flows.settings import RunSettings
+    from tasks.batch import extract_items
+    from tests.conftest import REPO
+
+    log = logging.getLogger("test")
+    settings = RunSettings(manifest=REPO / "data" / "form_3_10.csv", results_dir=tmp_path / "results", batch_size=4)
+    plan = plan_run(settings, 2, log)
+    assert (plan.filings, plan.done, plan.pending, [b.count for b in plan.batches]) == (10, 0, 10, [4, 4, 2])
+    rows = read_rows(Path(plan.rows_path))
+    assert [p.ref.row for p in rows.planned] == list(range(2, 12)) and rows.done == {}
+    assert sorted(rows.batch_of.values()) == [0, 0, 0, 0, 1, 1, 1, 1, 2, 2]
+    for batch in (plan.batches[0], plan.batches[2]):
+        records, io_errors = extract_items(batch)
+        assert io_errors == {}
+        records.write(batch.records_path)
+    first, _, last = plan.batches
+    extracted = Extracted(
+        finished={0: first.records_path.name, 2: last.records_path.name},
+        parsed={0}, cache_hits={2}, failed={1: "lost 3 times; last: worker lost"},
+    )
+    published = publish_outputs(settings, plan, extracted, log)
+    assert published["counts"] == {"parsed": 4, "cached": 2, "cache_hits_in_run": 2}
+    assert (published["outputs"]["succeeded"], published["outputs"]["not_processed"]) == (6, 4)
+    with open(settings.results_dir / "failures.csv", newline="") as fh:
+        failures = list(csv.DictReader(fh))
+    assert [(f["row"], f["error"], f["message"]) for f in failures] == [
+        (str(r), "not_processed", "lost 3 times; last: worker lost") for r in range(6, 10)
+    ]
+    store = CheckpointStore(settings.checkpoint_dir)
+    indexed = store.index_path.read_text().splitlines()
+    assert len(indexed) == 2
+    done = store.load_index()
+    assert sorted(set(done.values())) == sorted([first.records_path.name, last.records_path.name])
+    assert len(done) == 6
+
+    # A lost (or never written) index: the batch files are the truth, indexed once on load.
+    store.index_path.unlink()
+    assert store.load_index() == done
+    assert len(store.index_path.read_text().splitlines()) == 2
+    plan.remove_files()
+    again = plan_run(settings, 2, log)
+    assert (again.done, again.pending, len(again.batches)) == (6, 4, 1)
+    assert again.batches[0].cache_key == plan.batches[1].cache_key  # the same filings, the same key

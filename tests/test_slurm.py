@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, cli_env, require_slurm
+from tests.conftest import REPO, cli_env, finished_batches, require_slurm
 from tests.test_flow import SAMPLE, _digests
 
 pytestmark = pytest.mark.slurm
@@ -56,7 +56,6 @@ def test_slurm_run_equals_local_run(form3, corpus: Path, tmp_path: Path, which: 
 
 def test_scancel_a_worker_mid_run(form3, prefect_api: str, synthetic_3000: Path, tmp_path: Path) -> None:
     results = tmp_path / "results"
-    index = results / ".checkpoints" / "index.jsonl"
     env = cli_env(prefect_api)
     args = ["run", str(synthetic_3000), "--results", str(results), *PROFILE, "--batch-size", "25"]
     proc = subprocess.Popen(
@@ -67,13 +66,13 @@ def test_scancel_a_worker_mid_run(form3, prefect_api: str, synthetic_3000: Path,
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline and proc.poll() is None:
         running = [j.split()[0] for j in _squeue() if j.endswith("RUNNING")]
-        if running and index.exists() and index.read_text().count("\n") >= 3:
+        if running and finished_batches(results) >= 3:
             cancelled = running[0]
             subprocess.run(["scancel", "--signal=KILL", "--full", cancelled], check=True)
             break
         time.sleep(0.1)
     assert cancelled, "no worker job could be cancelled before the run ended"
-    finished_at_cancel = index.read_text().count("\n")
+    finished_at_cancel = finished_batches(results)
     out, err = proc.communicate(timeout=600)
 
     if proc.returncode != 0:  # allowed: one rerun must then finish the job

@@ -297,8 +297,8 @@ def test_deployment_run_then_ui_retry_recomputes_only_the_failed_filings(
     assert (summary["parsed"], summary["not_processed"], summary["flow_run_id"]) == (8, 2, run_id)
 
     # What the UI shows: task runs named by the manifest rows they hold, the summary artifact.
-    names = [t["name"] for t in team.task_runs(run_id)]
-    assert names == ["extract rows 2-11 (10 filings)"]
+    names = sorted(t["name"] for t in team.task_runs(run_id))
+    assert names == ["extract rows 2-11 (10 filings)", "plan", "publish"]
     artifacts = team.artifacts(run_id)
     markdown = artifacts["form3-run-summary"]["data"]
     assert "| parsed in this run | 8 |" in markdown
@@ -326,7 +326,7 @@ def test_deployment_run_then_ui_retry_recomputes_only_the_failed_filings(
     assert (summary["parsed"], summary["cached"], summary["failed"]) == (2, 8, 0)
     assert summary["flow_run_id"] == run_id
     assert sorted(t["name"] for t in team.task_runs(run_id)) == [
-        "extract rows 2-11 (10 filings)", "extract rows 4-9 (2 filings)",
+        "extract rows 2-11 (10 filings)", "extract rows 4-9 (2 filings)", "plan", "plan", "publish", "publish",
     ]
     latest = team.artifacts(run_id)["form3-run-summary"]["data"]
     assert "| parsed in this run | 2 |" in latest
@@ -390,7 +390,7 @@ def test_a_served_run_on_the_slurm_profile(team: Team, tmp_path: Path) -> None:
     assert (summary["profile"], summary["parsed"], summary["failed"]) == ("single-node", 10, 0)
     (job_id,) = summary["batches_by_worker"]
     assert job_id.isdigit()  # a SLURM_JOB_ID, not a host name
-    assert [t["state"]["type"] for t in team.task_runs(run_id)] == ["COMPLETED"]
+    assert [t["state"]["type"] for t in team.task_runs(run_id)] == ["COMPLETED"] * 3  # plan, batch, publish
 
 
 # --- the UI in a real browser ------------------------------------------------------------
