@@ -143,11 +143,14 @@ def test_profiles_and_walltime_arithmetic(monkeypatch, tmp_path: Path) -> None:
         get_profile("slurm", "local")
 
 
-def test_identify_all_keeps_manifest_order_across_slices(tmp_path: Path, monkeypatch) -> None:
-    """Rows are identified in slices on threads; the result is still one Planned per row, in order."""
+@pytest.mark.parametrize("threads_above", [0.0, 1.0])  # every row "slow" (threads), none
+def test_identify_all_keeps_manifest_order_across_slices(tmp_path: Path, monkeypatch, threads_above: float) -> None:
+    """Rows are identified in slices, on threads when a stat is slow; the result is still one
+    Planned per row, in order."""
     import flows.planning as planning
 
     monkeypatch.setattr(planning, "STAT_SLICE", 3)
+    monkeypatch.setattr(planning, "THREADS_ABOVE_SECONDS", threads_above)
     paths = []
     for i in range(10):
         path = tmp_path / f"f{i}.txt"
