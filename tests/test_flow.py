@@ -332,3 +332,26 @@ def test_prefect_client_reads_our_task_runs(form3, prefect_api: str, tmp_path: P
     ls = subprocess.run([sys.executable, "-m", "prefect", "task-run", "ls"], capture_output=True,
                         text=True, env=cli_env(prefect_api), timeout=120)
     assert ls.returncode == 0 and "extract rows 2-5" in ls.stdout, ls.stderr[-2000:]
+
+
+def test_workers_run_without_dasks_statistical_profiler(monkeypatch) -> None:
+    """flows.cluster.WORKER_DASK_CONFIG reaches a real worker process (the profiler tripled
+    planning's cost there); a user's own setting wins."""
+    import dask
+    from distributed import Client, LocalCluster
+
+    from flows.cluster import get_profile, task_runner_for
+
+    monkeypatch.delenv("DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED", raising=False)
+    monkeypatch.setitem(dask.config.config["distributed"]["worker"]["profile"], "enabled", True)
+    task_runner_for(get_profile("local"))
+    assert os.environ["DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED"] == "False"
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
+            Client(cluster) as client:
+        seen = client.run(lambda: dask.config.get("distributed.worker.profile.enabled"))
+    assert list(seen.values()) == [False]
+    monkeypatch.setenv("DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED", "True")
+    with dask.config.set({"distributed.worker.profile.enabled": True}):  # as Dask read it
+        task_runner_for(get_profile("local"))
+        assert os.environ["DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED"] == "True"
+        assert dask.config.get("distributed.worker.profile.enabled") is True
