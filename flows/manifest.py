@@ -122,17 +122,11 @@ def _resolve(base: Path, source: str, real_dirs: dict[str, str]) -> str:
             and not source.endswith("/"):
         # The common row, "dir/name.txt": already in the form Path would normalise it to.
         path = f"{base}/{source}"
-        directory, name = path.rsplit("/", 1)
-        if os.path.islink(path):
-            return str(Path(path).resolve())
-        real = real_dirs.get(directory)
-        if real is None:
-            real = real_dirs[directory] = str(Path(directory).resolve())
-        return f"{real}/{name}"
-    p = Path(source).expanduser()
-    if p.is_absolute():
-        return str(p)
-    path = os.path.join(base, p)
+    else:
+        p = Path(source).expanduser()
+        if p.is_absolute():
+            return str(p)
+        path = os.path.join(base, p)
     directory, name = os.path.split(path)
     if name in ("", ".", "..") or os.path.islink(path):
         return str(Path(path).resolve())

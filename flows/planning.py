@@ -21,7 +21,6 @@ import hashlib
 import os
 import time
 import uuid
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -175,7 +174,7 @@ def make_batches(
             index, records_dir, max_bytes, fetch,
         ))
     if groups:
-        write_items(items_path, iter(groups))
+        write_items(items_path, groups)
     return batches
 
 
@@ -309,11 +308,8 @@ def plan_run(settings: RunSettings, workers: int, logger: Any) -> Plan:
         plan = dataclasses.replace(plan, fingerprint=fingerprint, reusable_outputs=reusable)
         if reusable is not None:
             return plan
-    batch_of = {identity: n for n, batch in enumerate(batches) for identity in _identities(pending, n, size)}
+    batch_of = {identity: i // size for i, (identity, _) in enumerate(pending)}  # make_batches' groups
     rows_path = store.plans_dir / f"{plan_id}.rows.parquet"
     write_rows(rows_path, planned, done, batch_of)
     return dataclasses.replace(plan, rows_path=str(rows_path))
 
-
-def _identities(pending: list[Item], n: int, size: int) -> Iterator[str]:
-    return (identity for identity, _ in pending[n * size : (n + 1) * size])

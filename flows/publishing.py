@@ -177,47 +177,44 @@ def publish_outputs(settings: RunSettings, plan: Plan, extracted: Extracted, log
     (``outputs``) and the run's row counts (``counts``) for the summary."""
     if recover(settings.results_dir):
         logger.warning("finished publishing the outputs a killed run left half-renamed")
+    written = False
     if plan.reusable_outputs is not None:  # nothing to parse, and the outputs are up to date
-        logger.info("outputs in %s are up to date: not rewritten", settings.results_dir)
-        return {
-            "outputs": plan.reusable_outputs | {
-                "outputs_fingerprint": plan.fingerprint, "output_bytes": output_sizes(settings.results_dir),
-            },
-            "counts": {"parsed": 0, "cached": plan.done, "cache_hits_in_run": 0},
-        }
-    store = CheckpointStore(settings.checkpoint_dir)
-    rows = read_rows(Path(plan.rows_path))
-    by_batch: dict[int, list[str]] = {}
-    for identity, n in rows.batch_of.items():
-        by_batch.setdefault(n, []).append(identity)
-    done, lost = rows.done, dict(extracted.io_errors)
-    parsed_ids: set[str] = set()
-    cache_hits = 0
-    for n, identities in by_batch.items():
-        key = extracted.finished.get(n)
-        if key is None:
-            reason = extracted.failed.get(n, "not processed")
-            lost.update((i, reason) for i in identities)
-            continue
-        finished = [i for i in identities if i not in extracted.io_errors]
-        store.record(key, finished)
-        done.update((i, key) for i in finished)
-        if n in extracted.parsed:
-            parsed_ids.update(finished)
-        else:
-            cache_hits += len(finished)
-    fingerprint = outputs_fingerprint(rows.planned, done, lost)
-    outputs = reusable_outputs(settings.results_dir, fingerprint)
-    if outputs is None:
-        outputs = publish(settings.results_dir, rows.planned, done, store, lost)
+        fingerprint, outputs = plan.fingerprint, plan.reusable_outputs
+        counts = {"parsed": 0, "cached": plan.done, "cache_hits_in_run": 0}
     else:
+        store = CheckpointStore(settings.checkpoint_dir)
+        rows = read_rows(Path(plan.rows_path))
+        by_batch: dict[int, list[str]] = {}
+        for identity, n in rows.batch_of.items():
+            by_batch.setdefault(n, []).append(identity)
+        done, lost = rows.done, dict(extracted.io_errors)
+        parsed_ids: set[str] = set()
+        cache_hits = 0
+        for n, identities in by_batch.items():
+            key = extracted.finished.get(n)
+            if key is None:
+                reason = extracted.failed.get(n, "not processed")
+                lost.update((i, reason) for i in identities)
+                continue
+            finished = [i for i in identities if i not in extracted.io_errors]
+            store.record(key, finished)
+            done.update((i, key) for i in finished)
+            if n in extracted.parsed:
+                parsed_ids.update(finished)
+            else:
+                cache_hits += len(finished)
+        fingerprint = outputs_fingerprint(rows.planned, done, lost)
+        parsed = sum(1 for p in rows.planned if p.identity in parsed_ids)
+        counts = {
+            "parsed": parsed,
+            "cached": sum(1 for p in rows.planned if p.identity in done) - parsed,
+            "cache_hits_in_run": cache_hits,
+        }
+        outputs = reusable_outputs(settings.results_dir, fingerprint)
+        if outputs is None:
+            outputs, written = publish(settings.results_dir, rows.planned, done, store, lost), True
+    if not written:
         logger.info("outputs in %s are up to date: not rewritten", settings.results_dir)
-    parsed = sum(1 for p in rows.planned if p.identity in parsed_ids)
-    counts = {
-        "parsed": parsed,
-        "cached": sum(1 for p in rows.planned if p.identity in done) - parsed,
-        "cache_hits_in_run": cache_hits,
-    }
     return {
         "outputs": outputs | {
             "outputs_fingerprint": fingerprint, "output_bytes": output_sizes(settings.results_dir),

@@ -10,10 +10,11 @@ records and per-filing errors into :class:`tasks.checkpoint_format.BatchRecords`
 are returned apart, since a retry or a rerun may not see them. ``tasks.prefect_tasks`` wraps
 this as the Prefect task; tests and benchmarks call it directly.
 """
+
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -57,10 +58,9 @@ def batch_key(identities: Sequence[str]) -> str:
     return KEY_PREFIX + digest[:40]
 
 
-def write_items(path: Path, groups: Iterator[Sequence[Item]]) -> int:
+def write_items(path: Path, groups: Sequence[Sequence[Item]]) -> None:
     """Every batch's items into one Parquet file, batch ``n`` as row group ``n`` (written
-    atomically); the number of row groups."""
-    count = 0
+    atomically)."""
     with atomic_path(path) as tmp, pq.ParquetWriter(tmp, ITEMS_SCHEMA, compression="zstd") as writer:
         for items in groups:
             ids, locations = zip(*items, strict=True)
@@ -68,8 +68,6 @@ def write_items(path: Path, groups: Iterator[Sequence[Item]]) -> int:
                 pa.table([pa.array(ids, pa.string()), pa.array(locations, pa.string())], schema=ITEMS_SCHEMA),
                 row_group_size=len(items),
             )
-            count += 1
-    return count
 
 
 def read_items(path: str | Path, index: int) -> list[Item]:
