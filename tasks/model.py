@@ -119,6 +119,67 @@ class DerivativeHolding:
 
 
 @dataclass(slots=True)
+class TransactionCoding:
+    """``transactionCoding``: optional in the schema, so a transaction may have none (all None).
+
+    Its children are plain text, not ``<value>`` elements; the footnotes hang on the coding as
+    a whole (the SEC's ``EQUITY_SWAP_TRANS_CD_FN`` column in both transaction tables).
+    """
+
+    form_type: str | None = None
+    code: str | None = None
+    equity_swap_involved: bool | None = None
+    footnote_ids: tuple[str, ...] = ()
+
+
+@dataclass(slots=True)
+class NonDerivativeTransaction:
+    """One ``nonDerivativeTransaction`` row of a Form 4 or 5, every field as filed.
+
+    Rows are never merged: two price tranches on one day are two transactions.
+    """
+
+    security_title: Value | None = None
+    transaction_date: Value | None = None
+    deemed_execution_date: Value | None = None
+    coding: TransactionCoding | None = None
+    timeliness: Value | None = None
+    shares: Value | None = None
+    price_per_share: Value | None = None
+    acquired_disposed_code: Value | None = None
+    shares_owned_following: Value | None = None
+    value_owned_following: Value | None = None
+    direct_or_indirect: Value | None = None
+    nature_of_ownership: Value | None = None
+
+
+@dataclass(slots=True)
+class DerivativeTransaction:
+    """One ``derivativeTransaction`` row: the non-derivative fields plus the derivative's terms
+    and its underlying security. Amounts are shares or a total value (the schema's choice)."""
+
+    security_title: Value | None = None
+    conversion_or_exercise_price: Value | None = None
+    transaction_date: Value | None = None
+    deemed_execution_date: Value | None = None
+    coding: TransactionCoding | None = None
+    timeliness: Value | None = None
+    shares: Value | None = None
+    total_value: Value | None = None
+    price_per_share: Value | None = None
+    acquired_disposed_code: Value | None = None
+    exercise_date: Value | None = None
+    expiration_date: Value | None = None
+    underlying_security_title: Value | None = None
+    underlying_security_shares: Value | None = None
+    underlying_security_value: Value | None = None
+    shares_owned_following: Value | None = None
+    value_owned_following: Value | None = None
+    direct_or_indirect: Value | None = None
+    nature_of_ownership: Value | None = None
+
+
+@dataclass(slots=True)
 class Footnote:
     id: str
     text: str
@@ -173,6 +234,9 @@ class OwnershipDocument:
     # FORM4_TRANS_REPORTED); absent from a Form 3, kept if a filer writes them.
     form3_holdings_reported: bool | None = None
     form4_transactions_reported: bool | None = None
+    # Forms 4 and 5 (empty on a Form 3): every transaction row, in document order.
+    nonderivative_transactions: tuple[NonDerivativeTransaction, ...] = ()
+    derivative_transactions: tuple[DerivativeTransaction, ...] = ()
 
 
 @dataclass(slots=True)
