@@ -18,7 +18,6 @@ footnote ids. docs/forms-4-and-5.md lists the elements one by one.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
 from typing import Any
 
 from lxml import etree
@@ -104,22 +103,6 @@ def _flag(text: str | None) -> bool | None:
     if text in _FALSE:
         return False
     return None
-
-
-def _value(el: etree._Element) -> Value:
-    """``<x><value>…</value><footnoteId id="F1"/></x>``; either part may be missing."""
-    value: str | None = None
-    footnotes: tuple[str, ...] = ()
-    for child in el:
-        tag = child.tag
-        if tag == "value":
-            text = child.text
-            value = (text.strip() or None) if text else None
-        elif tag == "footnoteId":
-            fid = child.get("id")
-            if fid:
-                footnotes += (fid,)
-    return Value(value, footnotes)
 
 
 def _children(el: etree._Element) -> dict[str, etree._Element]:
@@ -214,92 +197,84 @@ _DERIVATIVE_TRANSACTION_FIELDS = _NONDERIVATIVE_TRANSACTION_FIELDS | {
     "underlyingSecurityShares": "underlying_security_shares",
     "underlyingSecurityValue": "underlying_security_value",
 }
+# transactionCoding's children are plain text, not <value> elements.
 _CODING = "transactionCoding"
+_CODING_PARTS = frozenset({"transactionFormType", "transactionCode", "equitySwapInvolved"})
 
 
-def _holding(el: etree._Element, fields: dict[str, str], cls: type) -> Any:
-    # Each value-bearing tag occurs once per holding, at whatever depth; lxml's tag-filtered
-    # iter() finds them in C instead of a dict per nesting level. Absent fields stay None.
-    values = {}
-    for f in el.iter(_CODING, *fields):
-        tag = f.tag
+def _row(el: etree._Element, fields: dict[str, str], cls: type, flags: list[str] | None) -> Any:
+    """One holding or transaction row, in one walk over its descendants in document order.
+
+    A value-bearing element is followed by its own ``<value>`` and ``<footnoteId>`` children
+    before the next element starts, so a flat loop needs no recursion and no call per field:
+    an element of ``fields`` opens a field, ``value``/``footnoteId`` fill it, and any other
+    element (a group such as ``transactionAmounts``) closes it. Absent fields stay None; an
+    element filed empty is ``Value(None)``. ``flags`` (a transaction's, never a holding's)
+    receives the equitySwapInvolved text.
+    """
+    values: dict[str, Any] = {}
+    attr: str | None = None
+    value: str | None = None
+    ids: tuple[str, ...] = ()
+    parts: dict[str, str | None] | None = None  # the open transactionCoding's children
+    for d in el.iter():
+        tag = d.tag
+        if tag == "value":
+            t = d.text
+            value = (t.strip() or None) if t else None
+            continue
+        if tag == "footnoteId":
+            if fid := d.get("id"):
+                ids += (fid,)
+            continue
+        if parts is not None and tag in _CODING_PARTS:
+            t = d.text
+            parts[tag] = (t.strip() or None) if t else None
+            continue
+        if attr is not None:
+            values[attr] = Value(value, ids)
+        elif parts is not None:
+            _close_coding(values, parts, ids, flags)
+        attr, parts = fields.get(tag), None
         if tag == _CODING:
-            # A Form 4/5 holding's transactionCoding: a plain-text transactionFormType (3, 4 or
-            # 5: the form that first reported the holding) and footnotes on the coding as a
-            # whole, which the SEC lists as TRANS_FORM_TYPE_FN. iter() visits the form type
-            # next; the coding has already said what it holds.
-            form_type, footnote_ids = None, ()
-            for child in f:
-                ctag = child.tag
-                if ctag == "transactionFormType":
-                    form_type = (t.strip() or None) if (t := child.text) else None
-                elif ctag == "footnoteId" and (fid := child.get("id")):
-                    footnote_ids += (fid,)
-            values["transaction_form_type"] = Value(form_type, footnote_ids)
-        elif tag != "transactionFormType" or "transaction_form_type" not in values:
-            values[fields[tag]] = _value(f)
+            parts = {}
+        value, ids = None, ()
+    if attr is not None:
+        values[attr] = Value(value, ids)
+    elif parts is not None:
+        _close_coding(values, parts, ids, flags)
     return cls(**values)
 
 
-def _nonderivative(el: etree._Element) -> NonDerivativeHolding:
-    return _holding(el, _NONDERIVATIVE_FIELDS, NonDerivativeHolding)
-
-
-def _derivative(el: etree._Element) -> DerivativeHolding:
-    return _holding(el, _DERIVATIVE_FIELDS, DerivativeHolding)
-
-
-def _coding(el: etree._Element, flags: list[str]) -> TransactionCoding:
-    """``transactionCoding``: plain-text children and footnotes on the coding as a whole."""
-    form_type = code = swap = None
-    footnote_ids: tuple[str, ...] = ()
-    for child in el:
-        tag = child.tag
-        if tag == "footnoteId":
-            if fid := child.get("id"):
-                footnote_ids += (fid,)
-            continue
-        text = (t.strip() or None) if (t := child.text) else None
-        if tag == "transactionFormType":
-            form_type = text
-        elif tag == "transactionCode":
-            code = text
-        elif tag == "equitySwapInvolved":
-            swap = text
+def _close_coding(
+    values: dict[str, Any], parts: dict[str, str | None], ids: tuple[str, ...], flags: list[str] | None
+) -> None:
+    """A transaction's coding becomes a :class:`TransactionCoding`; a Form 5 holding's (only
+    transactionFormType: the form that first reported it, 3, 4 or 5) its transaction_form_type,
+    with the coding's footnotes (the SEC's TRANS_FORM_TYPE_FN)."""
+    if flags is None:
+        values["transaction_form_type"] = Value(parts.get("transactionFormType"), ids)
+        return
+    swap = parts.get("equitySwapInvolved")
     if swap is not None:
         flags.append(swap)
-    return TransactionCoding(form_type, code, _flag(swap), footnote_ids, swap)
-
-
-def _transaction(
-    el: etree._Element, fields: dict[str, str], cls: type, flags: list[str]
-) -> Any:
-    values: dict[str, Any] = {}
-    for f in el.iter(_CODING, *fields):
-        tag = f.tag
-        if tag == _CODING:
-            values["coding"] = _coding(f, flags)
-        else:
-            values[fields[tag]] = _value(f)
-    return cls(**values)
+    values["coding"] = TransactionCoding(
+        parts.get("transactionFormType"), parts.get("transactionCode"), _flag(swap), ids, swap
+    )
 
 
 def _table(
-    table: etree._Element,
-    holding_tag: str,
-    holding: Callable[[etree._Element], object],
-    transaction_tag: str,
-    transaction: Callable[[etree._Element], object],
+    table: etree._Element, holding_tag: str, holding_fields: dict[str, str], holding_cls: type,
+    transaction_tag: str, transaction_fields: dict[str, str], transaction_cls: type, flags: list[str],
 ) -> tuple[list, list]:
     """A table's holdings and transactions, each in document order (the schema lets the two
     interleave); any other child (there is none in real filings) is ignored."""
     holdings, transactions = [], []
     for child in table:
-        tag = child.tag
-        if tag == holding_tag:
-            holdings.append(holding(child))
-        elif tag == transaction_tag:
-            transactions.append(transaction(child))
+        if child.tag == holding_tag:
+            holdings.append(_row(child, holding_fields, holding_cls, None))
+        elif child.tag == transaction_tag:
+            transactions.append(_row(child, transaction_fields, transaction_cls, flags))
     return holdings, transactions
 
 
@@ -371,13 +346,13 @@ def parse_ownership_document(root: etree._Element) -> OwnershipDocument:
             owners.append(_reporting_owner(child, flags))
         elif tag == "nonDerivativeTable":
             nonderivative, nonderivative_transactions = _table(
-                child, "nonDerivativeHolding", _nonderivative, "nonDerivativeTransaction",
-                lambda el: _transaction(el, _NONDERIVATIVE_TRANSACTION_FIELDS, NonDerivativeTransaction, flags),
+                child, "nonDerivativeHolding", _NONDERIVATIVE_FIELDS, NonDerivativeHolding,
+                "nonDerivativeTransaction", _NONDERIVATIVE_TRANSACTION_FIELDS, NonDerivativeTransaction, flags,
             )
         elif tag == "derivativeTable":
             derivative, derivative_transactions = _table(
-                child, "derivativeHolding", _derivative, "derivativeTransaction",
-                lambda el: _transaction(el, _DERIVATIVE_TRANSACTION_FIELDS, DerivativeTransaction, flags),
+                child, "derivativeHolding", _DERIVATIVE_FIELDS, DerivativeHolding,
+                "derivativeTransaction", _DERIVATIVE_TRANSACTION_FIELDS, DerivativeTransaction, flags,
             )
         elif tag == "issuer":
             issuer = _issuer(child)
