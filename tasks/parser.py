@@ -167,7 +167,8 @@ _NONDERIVATIVE_FIELDS = {
     "directOrIndirectOwnership": "direct_or_indirect",
     "natureOfOwnership": "nature_of_ownership",
 }
-_DERIVATIVE_FIELDS = _NONDERIVATIVE_FIELDS | {
+# A derivative's terms and underlying security: in its holdings and its transactions alike.
+_DERIVATIVE_TERMS = {
     "conversionOrExercisePrice": "conversion_or_exercise_price",
     "exerciseDate": "exercise_date",
     "expirationDate": "expiration_date",
@@ -175,6 +176,7 @@ _DERIVATIVE_FIELDS = _NONDERIVATIVE_FIELDS | {
     "underlyingSecurityShares": "underlying_security_shares",
     "underlyingSecurityValue": "underlying_security_value",
 }
+_DERIVATIVE_FIELDS = _NONDERIVATIVE_FIELDS | _DERIVATIVE_TERMS
 _NONDERIVATIVE_TRANSACTION_FIELDS = {
     "securityTitle": "security_title",
     "transactionDate": "transaction_date",
@@ -189,14 +191,7 @@ _NONDERIVATIVE_TRANSACTION_FIELDS = {
     "directOrIndirectOwnership": "direct_or_indirect",
     "natureOfOwnership": "nature_of_ownership",
 }
-_DERIVATIVE_TRANSACTION_FIELDS = _NONDERIVATIVE_TRANSACTION_FIELDS | {
-    "conversionOrExercisePrice": "conversion_or_exercise_price",
-    "exerciseDate": "exercise_date",
-    "expirationDate": "expiration_date",
-    "underlyingSecurityTitle": "underlying_security_title",
-    "underlyingSecurityShares": "underlying_security_shares",
-    "underlyingSecurityValue": "underlying_security_value",
-}
+_DERIVATIVE_TRANSACTION_FIELDS = _NONDERIVATIVE_TRANSACTION_FIELDS | _DERIVATIVE_TERMS
 # transactionCoding's children are plain text, not <value> elements.
 _CODING = "transactionCoding"
 _CODING_PARTS = frozenset({"transactionFormType", "transactionCode", "equitySwapInvolved"})
