@@ -84,11 +84,6 @@ def _strip_namespaces(root: etree._Element) -> None:
             el.tag = el.tag.rpartition("}")[2]
 
 
-def _text(el: etree._Element) -> str | None:
-    text = el.text
-    return (text.strip() or None) if text else None
-
-
 def _all_text(el: etree._Element) -> str | None:
     """Text including any nested markup (footnotes and remarks may contain some)."""
     text = "".join(el.itertext()).strip()
@@ -105,33 +100,34 @@ def _flag(text: str | None) -> bool | None:
     return None
 
 
-def _children(el: etree._Element) -> dict[str, etree._Element]:
-    """Children by tag; the schema allows each of these fields at most once per section."""
-    return {child.tag: child for child in el}
-
-
-def _opt_text(parts: dict[str, etree._Element], tag: str) -> str | None:
-    el = parts.get(tag)
-    if el is None:
-        return None
-    text = el.text
-    return (text.strip() or None) if text else None
+def _texts(el: etree._Element) -> dict[str, str | None]:
+    """Each child's stripped text by tag; the schema allows each of these at most once."""
+    return {c.tag: (t.strip() or None) if (t := c.text) else None for c in el}
 
 
 def _issuer(el: etree._Element) -> Issuer:
-    p = _children(el)
+    text = _texts(el).get
     return Issuer(
-        cik=_opt_text(p, "issuerCik"),
-        name=_opt_text(p, "issuerName"),
-        trading_symbol=_opt_text(p, "issuerTradingSymbol"),
-        foreign_trading_symbol=_opt_text(p, "issuerForeignTradingSymbol"),
+        cik=text("issuerCik"),
+        name=text("issuerName"),
+        trading_symbol=text("issuerTradingSymbol"),
+        foreign_trading_symbol=text("issuerForeignTradingSymbol"),
     )
+
+
+# The leaves of a reportingOwner that the record keeps (rptOwnerCcc is not one of them).
+_OWNER_LEAVES = (
+    "rptOwnerCik", "rptOwnerName", "rptOwnerStreet1", "rptOwnerStreet2", "rptOwnerCity",
+    "rptOwnerState", "rptOwnerZipCode", "rptOwnerStateDescription", "rptOwnerNonUSStateTerritory",
+    "rptOwnerCountry", "officerTitle", "otherText", *_OWNER_FLAGS,
+)
 
 
 def _reporting_owner(el: etree._Element, flags: list[str] | None = None) -> ReportingOwner:
     # Every leaf tag under reportingOwner is unique (rptOwner*, is*, officerTitle, …), so one
-    # C-level walk into a dict of stripped texts replaces a lookup per sub-section.
-    leaf = {d.tag: (t.strip() or None) if (t := d.text) else None for d in el.iter()}
+    # C-level walk, filtered to those leaves, into a dict of stripped texts replaces a lookup
+    # per sub-section.
+    leaf = {d.tag: (t.strip() or None) if (t := d.text) else None for d in el.iter(*_OWNER_LEAVES)}
     text = leaf.get
     if flags is not None:  # the document's boolean texts, for bool_style
         flags += [t for tag in _OWNER_FLAGS if (t := leaf.get(tag)) is not None]
@@ -277,13 +273,15 @@ def _footnotes(el: etree._Element) -> tuple[Footnote, ...]:
     notes = []
     for child in el:
         if child.tag == "footnote":
-            notes.append(Footnote(child.get("id") or "", _all_text(child) or ""))
+            # Nested markup is rare: itertext() only when the footnote has child elements.
+            text = child.text if len(child) == 0 else "".join(child.itertext())
+            notes.append(Footnote(child.get("id") or "", text.strip() if text else ""))
     return tuple(notes)
 
 
 def _signature(el: etree._Element) -> Signature:
-    p = _children(el)
-    return Signature(_opt_text(p, "signatureName"), _opt_text(p, "signatureDate"))
+    text = _texts(el).get
+    return Signature(text("signatureName"), text("signatureDate"))
 
 
 def _bool_style(flags: list[str]) -> str | None:
@@ -357,8 +355,8 @@ def parse_ownership_document(root: etree._Element) -> OwnershipDocument:
             signatures.append(_signature(child))
         elif tag == "remarks":
             remarks = _all_text(child)
-        else:
-            scalars.setdefault(tag, _text(child))
+        elif tag not in scalars:
+            scalars[tag] = (t.strip() or None) if (t := child.text) else None
 
     document_type = scalars.get("documentType")
     if document_type not in OWNERSHIP_FORM_TYPES:
