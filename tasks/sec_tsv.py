@@ -43,7 +43,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from tasks.parser import FORM3_TYPES
+from tasks.model import FORM3_TYPES
 from tasks.tables import EXTENSION_FILES, FILED_TEXT, SEC_FILES, TABLES, Column
 
 # Tables whose rows say a filing holds securities (for the derived NO_SECURITIES_OWNED).
