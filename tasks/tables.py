@@ -164,11 +164,12 @@ def _transaction_columns(derivative: bool) -> tuple[Column, ...]:
         Column("trans_shares", NUMBER, "shares acquired or disposed of", sec=True),
         _fn_column("trans_shares", "the shares"),
     ]
-    if derivative:
-        cols += [
-            Column("trans_total_value", NUMBER, "total value acquired or disposed of (instead of shares)", sec=True),
-            _fn_column("trans_total_value", "the total value"),
-        ]
+    # A total value is a derivative element; a non-derivative one is kept (old schemas allowed
+    # it) in a column of ours, the SEC's NONDERIV_TRANS having none.
+    cols += [
+        Column("trans_total_value", NUMBER, "total value acquired or disposed of (instead of shares)", sec=derivative),
+        _fn_column("trans_total_value", "the total value", sec=derivative),
+    ]
     cols += [
         Column("trans_pricepershare", NUMBER, "price per share (of the derivative, for a derivative)", sec=True),
         _fn_column("trans_pricepershare", "the price (a footnote-only price: value empty, footnote here)"),
@@ -251,6 +252,13 @@ SEC_FILES: dict[str, str] = {
 # like the SEC table: file name and the columns that key it.
 EXTENSION_FILES: dict[str, tuple[str, tuple[str, ...]]] = {
     "reporting_owners": ("REPORTINGOWNER_X0508", ("accession_number", "rptownercik")),
+}
+
+# Columns a table gained for Forms 4/5 after the Form 3 record last changed (parser version 2),
+# all at the end of their table and null on every Form 3 row: a Form 3 row is its version-2
+# row plus these nulls (tasks/output_digest.py's Form 3 digest checks that and drops them).
+ADDED_FOR_FORMS_4_5: dict[str, tuple[str, ...]] = {
+    "submissions": ("not_subject_sec16_text", "form3_holdings_reported_text", "form4_trans_reported_text"),
 }
 
 TABLE_COLUMNS: dict[str, tuple[str, ...]] = {t: tuple(c.name for c in cols) for t, cols in TABLES.items()}
@@ -379,6 +387,7 @@ def table_rows(f: Form3Filing) -> dict[str, list[Row]]:
             _vdate(t.transaction_date), _fn(t.transaction_date),
             _vdate(t.deemed_execution_date), _fn(t.deemed_execution_date), *_coding(t),
             _val(t.timeliness), _fn(t.timeliness), _number(t.shares), _fn(t.shares),
+            _number(t.total_value), _fn(t.total_value),
             _number(t.price_per_share), _fn(t.price_per_share),
             _val(t.acquired_disposed_code), _fn(t.acquired_disposed_code),
             _number(t.shares_owned_following), _fn(t.shares_owned_following),
@@ -413,3 +422,8 @@ def table_rows(f: Form3Filing) -> dict[str, list[Row]]:
     out["footnotes"] = [(acc, sha, n.id, n.text) for n in doc.footnotes]
     out["owner_signatures"] = [(acc, sha, s.name, _date(s.date)) for s in doc.signatures]
     return out
+
+
+assert all(
+    TABLE_COLUMNS[t][-len(added):] == added for t, added in ADDED_FOR_FORMS_4_5.items()
+), "ADDED_FOR_FORMS_4_5 columns must end their table"

@@ -29,7 +29,6 @@ from tests.sec_samples import FORM4, SEC_DATASETS, header_line, read_sample, sam
 
 pytestmark = pytest.mark.fast
 
-FORM345 = SEC_DATASETS.parent / "form345-corpus"
 # The SEC sample accessions that are real filings of the corpus (bare XML files).
 REAL = (
     "0001062993-24-016335", "0001062993-24-016587", "0001415889-24-019064",
@@ -66,30 +65,24 @@ def rebuilt_results(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def real_results(tmp_path_factory) -> Path:
+def real_results(tmp_path_factory, form345_corpus: Path) -> Path:
     """The five real filings the SEC's samples hold, as filed."""
     out = tmp_path_factory.mktemp("sec-form4-real") / "results"
-    publish_files(out, [FORM345 / "filings" / f"{acc}.xml" for acc in REAL])
+    publish_files(out, [form345_corpus / "filings" / f"{acc}.xml" for acc in REAL])
     return out
 
 
 @pytest.fixture(scope="module")
-def corpus345_results(tmp_path_factory) -> Path:
+def corpus345_results(tmp_path_factory, form345_corpus: Path) -> Path:
     out = tmp_path_factory.mktemp("form345") / "results"
-    publish_files(out, sorted((FORM345 / "filings").iterdir()))
+    publish_files(out, sorted((form345_corpus / "filings").iterdir()))
     return out
 
 
-@pytest.fixture(scope="module")
-def corpus345_manifest() -> list[dict[str, str]]:
-    with open(FORM345 / "MANIFEST.csv", newline="") as fh:
-        return list(csv.DictReader(fh))
-
-
-def test_five_sample_accessions_are_real_corpus_filings(corpus345_manifest) -> None:
+def test_five_sample_accessions_are_real_corpus_filings(form345_manifest) -> None:
     sec = {r["ACCESSION_NUMBER"] for r in read_sample("SUBMISSION", kind=FORM4)}
     assert len(sec) == 65
-    corpus = {Path(r["file"]).stem for r in corpus345_manifest} | {r["accession_number"] for r in corpus345_manifest}
+    corpus = {Path(r["file"]).stem for r in form345_manifest} | {r["accession_number"] for r in form345_manifest}
     assert sec & corpus == set(REAL)
 
 
@@ -216,19 +209,19 @@ def _sum(manifest: list[dict[str, str]], column: str) -> int:
     return sum(int(r[column] or 0) for r in _parsed(manifest))
 
 
-def test_corpus_tables_counts_keys_and_formats(corpus345_results: Path, corpus345_manifest) -> None:
+def test_corpus_tables_counts_keys_and_formats(corpus345_results: Path, form345_manifest) -> None:
     """Every row of the 465 real Forms 4/5 reaches its SEC file, keys are unique across the
     output, and every number has at most two decimals (the Parquet keeps more)."""
     sec = corpus345_results / "sec"
     expected = {
-        "SUBMISSION": len(_parsed(corpus345_manifest)),
-        "NONDERIV_TRANS": _sum(corpus345_manifest, "n_nonderiv_trans"),
-        "DERIV_TRANS": _sum(corpus345_manifest, "n_deriv_trans"),
-        "NONDERIV_HOLDING": _sum(corpus345_manifest, "n_nonderiv_holding"),
-        "DERIV_HOLDING": _sum(corpus345_manifest, "n_deriv_holding"),
-        "FOOTNOTES": _sum(corpus345_manifest, "n_footnotes"),
-        "REPORTINGOWNER": _sum(corpus345_manifest, "n_owners"),
-        "OWNER_SIGNATURE": _sum(corpus345_manifest, "n_signatures"),
+        "SUBMISSION": len(_parsed(form345_manifest)),
+        "NONDERIV_TRANS": _sum(form345_manifest, "n_nonderiv_trans"),
+        "DERIV_TRANS": _sum(form345_manifest, "n_deriv_trans"),
+        "NONDERIV_HOLDING": _sum(form345_manifest, "n_nonderiv_holding"),
+        "DERIV_HOLDING": _sum(form345_manifest, "n_deriv_holding"),
+        "FOOTNOTES": _sum(form345_manifest, "n_footnotes"),
+        "REPORTINGOWNER": _sum(form345_manifest, "n_owners"),
+        "OWNER_SIGNATURE": _sum(form345_manifest, "n_signatures"),
     }
     found = {name: len(_rows(sec / f"{name}.tsv")) for name in expected}
     assert found == expected
