@@ -242,3 +242,44 @@ def test_corpus_tables_counts_keys_and_formats(corpus345_results: Path, form345_
     # 10 reporting owners on one filing.
     owners = Counter(r["ACCESSION_NUMBER"] for r in _rows(sec / "REPORTINGOWNER.tsv"))
     assert owners["0000950123-20-007937"] == 10
+
+
+def test_form4_and_5_rows_in_the_sec_files(form345_corpus: Path, tmp_path: Path) -> None:
+    """Real filings: SkyWest's Form 5 0001179110-20-001219 (a late Form 3 holding, TRANS_FORM_TYPE
+    3, and a transaction coded on form 5); Hawaiian Electric's Form 4 0000354707-20-000046
+    (transactions coded on form 5, direct and indirect rows for one security, the coding's
+    footnote). And the same Form 4 without its first transactionCoding (optional in the schema;
+    no real filing omits it): its coding cells are empty, nothing else moves."""
+    filings = form345_corpus / "filings"
+    text = (filings / "0000354707-20-000046.txt").read_text(encoding="utf-8").replace("0000354707-20-000046", "0000354707-20-900046")
+    start, end = text.index("<transactionCoding>"), text.index("</transactionCoding>") + len("</transactionCoding>")
+    uncoded = tmp_path / "0000354707-20-900046.txt"
+    uncoded.write_text(text[:start] + text[end:], encoding="utf-8")
+    results = tmp_path / "results"
+    publish_files(results, [filings / "0001179110-20-001219.txt", filings / "0000354707-20-000046.txt", uncoded])
+    sec = results / "sec"
+
+    (holding,) = [r for r in _rows(sec / "NONDERIV_HOLDING.tsv") if r["ACCESSION_NUMBER"] == "0001179110-20-001219"]
+    assert (holding["TRANS_FORM_TYPE"], holding["SHRS_OWND_FOLWNG_TRANS"], holding["NATURE_OF_OWNERSHIP"]) == ("3", "736.0", "401K Plan")
+    trans = _rows(sec / "NONDERIV_TRANS.tsv")
+    assert [r["NONDERIV_TRANS_SK"] for r in trans] == [str(i) for i in range(1, 6)]
+    (skywest,) = [r for r in trans if r["ACCESSION_NUMBER"] == "0001179110-20-001219"]
+    assert (skywest["TRANS_FORM_TYPE"], skywest["TRANS_CODE"], skywest["TRANS_DATE"]) == ("5", "G", "03-APR-2019")
+    hawaiian = [r for r in trans if r["ACCESSION_NUMBER"] == "0000354707-20-000046"]
+    assert [(r["TRANS_FORM_TYPE"], r["TRANS_CODE"], r["EQUITY_SWAP_INVOLVED"], r["EQUITY_SWAP_TRANS_CD_FN"],
+             r["TRANS_ACQUIRED_DISP_CD"], r["DIRECT_INDIRECT_OWNERSHIP"], r["SHRS_OWND_FOLWNG_TRANS"]) for r in hawaiian] == [
+        ("5", "G", "0", "F1", "D", "D", "19048.0"),
+        ("5", "G", "0", "F1", "A", "I", "78057.31"),
+    ]
+    uncoded_rows = [r for r in trans if r["ACCESSION_NUMBER"] == "0000354707-20-900046"]
+    assert [(r["TRANS_FORM_TYPE"], r["TRANS_CODE"], r["EQUITY_SWAP_INVOLVED"], r["EQUITY_SWAP_TRANS_CD_FN"]) for r in uncoded_rows] == [
+        ("", "", "", ""), ("5", "G", "0", "F1"),
+    ]
+    strip = ("NONDERIV_TRANS_SK", "ACCESSION_NUMBER", "TRANS_FORM_TYPE", "TRANS_CODE", "EQUITY_SWAP_INVOLVED", "EQUITY_SWAP_TRANS_CD_FN")
+    assert [{k: v for k, v in r.items() if k not in strip} for r in uncoded_rows] == [
+        {k: v for k, v in r.items() if k not in strip} for r in hawaiian
+    ]
+    subs = {r["ACCESSION_NUMBER"]: r for r in _rows(sec / "SUBMISSION.tsv")}
+    assert (subs["0001179110-20-001219"]["FORM3_HOLDINGS_REPORTED"], subs["0001179110-20-001219"]["FORM4_TRANS_REPORTED"]) == ("1", "0")
+    coding = pq.read_table(results / "nonderiv_trans.parquet").to_pylist()
+    assert [(r["trans_code"], r["equity_swap_involved"], r["equity_swap_involved_text"]) for r in coding][-2:] == [(None, None, None), ("G", False, "0")]

@@ -23,6 +23,7 @@ from lxml import etree
 
 from tasks.extract import parse_filing
 from tasks.sec_tsv import sec_header
+from tasks.tables import TABLES
 from tasks.serialize import filing_to_dict
 from flows.publishing import publish_files
 from tests.conftest import REPO
@@ -357,8 +358,11 @@ def test_data_dictionary_is_current() -> None:
     assert (REPO / "docs" / "data-dictionary.md").read_text(encoding="utf-8") == make_data_dictionary.render(), (
         "docs/data-dictionary.md is stale: run python docs/make_data_dictionary.py"
     )
-    for table in ("submissions", "reporting_owners"):
-        assert all(c in make_data_dictionary.render() for c in sec_header(table))
+    text = make_data_dictionary.render()
+    for table in TABLES:
+        assert all(f"`{c}`" in text for c in sec_header(table)), table
+    assert "| `exercise_date` | date32[day] | date exercisable | `EXCERCISE_DATE` |" in text  # DERIV_TRANS
+    assert "| `trans_pricepershare` | double | price per share (of the derivative, for a derivative) | `TRANS_PRICEPERSHARE` (*rounded*) |" in text
 
 
 def test_form3_run_writes_the_sec_tsvs(form3, tmp_path: Path) -> None:
