@@ -64,6 +64,11 @@ def _fn_column(name: str, what: str, sec: bool | str = True) -> Column:
     return Column(f"{name}_fn", STRING, f"footnote ids on {what}, as `F1, F2`", sec_name)
 
 
+def _valued(name: str, type: pa.DataType, meaning: str, what: str, sec: bool | str = True) -> list[Column]:
+    """A value the schema lets carry footnotes: its column and its ``_fn`` column."""
+    return [Column(name, type, meaning, sec), _fn_column(name, what, sec)]
+
+
 _ACC = Column("accession_number", STRING, "EDGAR accession number (from the SEC header, or the file name of a bare XML)", sec=True)
 _SHA = Column("sha256", STRING, "sha256 of the filing's bytes; joins the tables even without an accession number")
 
@@ -72,50 +77,29 @@ def _sk_column(name: str, what: str) -> Column:
     return Column(name, KEY, f"position of the {what} within its filing (1, 2, …); the SEC TSV renumbers it uniquely across the output", sec=True)
 
 
-def _title_columns() -> list[Column]:
-    return [
-        Column("security_title", STRING, "title of the security", sec=True),
-        _fn_column("security_title", "the security title"),
-    ]
-
-
-def _price_columns() -> list[Column]:
-    return [
-        Column("conv_exercise_price", NUMBER, "conversion or exercise price", sec=True),
-        _fn_column("conv_exercise_price", "the conversion or exercise price"),
-    ]
+_TITLE = _valued("security_title", STRING, "title of the security", "the security title")
+_PRICE = _valued("conv_exercise_price", NUMBER, "conversion or exercise price", "the conversion or exercise price")
 
 
 def _derivative_terms(exercise_sec: bool | str = True) -> list[Column]:
     """Exercise and expiration dates and the underlying security: DERIV_HOLDING and DERIV_TRANS
     (whose header spells the first ``EXCERCISE_DATE``)."""
     return [
-        Column("exercise_date", DATE, "date exercisable", exercise_sec),
-        _fn_column("exercise_date", "the date exercisable", exercise_sec),
-        Column("expiration_date", DATE, "expiration date", sec=True),
-        _fn_column("expiration_date", "the expiration date"),
-        Column("undlyng_sec_title", STRING, "title of the underlying security", sec=True),
-        _fn_column("undlyng_sec_title", "the underlying security title"),
-        Column("undlyng_sec_shares", NUMBER, "number of underlying shares", sec=True),
-        _fn_column("undlyng_sec_shares", "the underlying shares"),
-        Column("undlyng_sec_value", NUMBER, "value of the underlying securities", sec=True),
-        _fn_column("undlyng_sec_value", "the underlying value"),
+        *_valued("exercise_date", DATE, "date exercisable", "the date exercisable", exercise_sec),
+        *_valued("expiration_date", DATE, "expiration date", "the expiration date"),
+        *_valued("undlyng_sec_title", STRING, "title of the underlying security", "the underlying security title"),
+        *_valued("undlyng_sec_shares", NUMBER, "number of underlying shares", "the underlying shares"),
+        *_valued("undlyng_sec_value", NUMBER, "value of the underlying securities", "the underlying value"),
     ]
 
 
-def _ownership_columns() -> list[Column]:
-    """What is owned after the row and how: the tail of every holding and transaction table."""
-    return [
-        Column("shrs_ownd_folwng_trans", NUMBER, "shares owned (after the transaction, for a transaction)", sec=True),
-        _fn_column("shrs_ownd_folwng_trans", "the shares owned"),
-        Column("valu_ownd_folwng_trans", NUMBER, "value owned (for securities reported by value)", sec=True),
-        _fn_column("valu_ownd_folwng_trans", "the value owned"),
-        Column("direct_indirect_ownership", STRING, "D (direct) or I (indirect)", sec=True),
-        _fn_column("direct_indirect_ownership", "the ownership form"),
-        Column("nature_of_ownership", STRING, "nature of indirect beneficial ownership", sec=True),
-        _fn_column("nature_of_ownership", "the nature of ownership"),
-    ]
-
+# What is owned after the row and how: the tail of every holding and transaction table.
+_OWNERSHIP = [
+    *_valued("shrs_ownd_folwng_trans", NUMBER, "shares owned (after the transaction, for a transaction)", "the shares owned"),
+    *_valued("valu_ownd_folwng_trans", NUMBER, "value owned (for securities reported by value)", "the value owned"),
+    *_valued("direct_indirect_ownership", STRING, "D (direct) or I (indirect)", "the ownership form"),
+    *_valued("nature_of_ownership", STRING, "nature of indirect beneficial ownership", "the nature of ownership"),
+]
 
 # The suffix of a flag's companion column that keeps its text as filed (see _filed_text).
 FILED_TEXT = "_text"
@@ -131,54 +115,34 @@ def _filed_text(flag: str, element: str) -> Column:
 
 def _holding_columns(derivative: bool) -> tuple[Column, ...]:
     sk = "deriv_holding_sk" if derivative else "nonderiv_holding_sk"
-    cols = [_ACC, _SHA, _sk_column(sk, "holding"), *_title_columns()]
-    if derivative:
-        cols += _price_columns()
-    cols += [
-        Column("trans_form_type", STRING, "transactionFormType (the form a Form 4/5 holding was reported on; empty on a Form 3)", sec=True),
-        _fn_column("trans_form_type", "the transaction form type"),
-    ]
-    if derivative:
-        cols += _derivative_terms()
-    return tuple(cols + _ownership_columns())
+    return (
+        _ACC, _SHA, _sk_column(sk, "holding"), *_TITLE, *(_PRICE if derivative else ()),
+        *_valued("trans_form_type", STRING, "transactionFormType (the form a Form 4/5 holding was reported on; empty on a Form 3)", "the transaction form type"),
+        *(_derivative_terms() if derivative else ()), *_OWNERSHIP,
+    )
 
 
 def _transaction_columns(derivative: bool) -> tuple[Column, ...]:
     """NONDERIV_TRANS (28 SEC columns) and DERIV_TRANS (42), in the SEC's order."""
     sk = "deriv_trans_sk" if derivative else "nonderiv_trans_sk"
-    cols = [_ACC, _SHA, _sk_column(sk, "transaction"), *_title_columns()]
-    if derivative:
-        cols += _price_columns()
-    cols += [
-        Column("trans_date", DATE, "transaction date", sec=True),
-        _fn_column("trans_date", "the transaction date"),
-        Column("deemed_execution_date", DATE, "deemed execution date", sec=True),
-        _fn_column("deemed_execution_date", "the deemed execution date"),
+    return (
+        _ACC, _SHA, _sk_column(sk, "transaction"), *_TITLE, *(_PRICE if derivative else ()),
+        *_valued("trans_date", DATE, "transaction date", "the transaction date"),
+        *_valued("deemed_execution_date", DATE, "deemed execution date", "the deemed execution date"),
         Column("trans_form_type", STRING, "transactionCoding's form type (4 or 5: the form the transaction is reported on)", sec=True),
         Column("trans_code", STRING, "transaction code (P, S, A, M, …)", sec=True),
         Column("equity_swap_involved", FLAG, "equitySwapInvolved as filed (null if absent)", sec=True),
         Column("equity_swap_trans_cd_fn", STRING, "footnote ids on the transaction coding (its code and equity swap), as `F1, F2`", sec=True),
         _filed_text("equity_swap_involved", "equitySwapInvolved"),
-        Column("trans_timeliness", STRING, "timeliness: E (early) or L (late); empty when on time", sec=True),
-        _fn_column("trans_timeliness", "the timeliness"),
-        Column("trans_shares", NUMBER, "shares acquired or disposed of", sec=True),
-        _fn_column("trans_shares", "the shares"),
-    ]
-    # A total value is a derivative element; a non-derivative one is kept (old schemas allowed
-    # it) in a column of ours, the SEC's NONDERIV_TRANS having none.
-    cols += [
-        Column("trans_total_value", NUMBER, "total value acquired or disposed of (instead of shares)", sec=derivative),
-        _fn_column("trans_total_value", "the total value", sec=derivative),
-    ]
-    cols += [
-        Column("trans_pricepershare", NUMBER, "price per share (of the derivative, for a derivative)", sec=True),
-        _fn_column("trans_pricepershare", "the price (a footnote-only price: value empty, footnote here)"),
-        Column("trans_acquired_disp_cd", STRING, "A (acquired) or D (disposed of)", sec=True),
-        _fn_column("trans_acquired_disp_cd", "the acquired/disposed code"),
-    ]
-    if derivative:
-        cols += _derivative_terms(exercise_sec="EXCERCISE_DATE")
-    return tuple(cols + _ownership_columns())
+        *_valued("trans_timeliness", STRING, "timeliness: E (early) or L (late); empty when on time", "the timeliness"),
+        *_valued("trans_shares", NUMBER, "shares acquired or disposed of", "the shares"),
+        # A total value is a derivative element; a non-derivative one is kept (old schemas
+        # allowed it) in a column of ours, the SEC's NONDERIV_TRANS having none.
+        *_valued("trans_total_value", NUMBER, "total value acquired or disposed of (instead of shares)", "the total value", derivative),
+        *_valued("trans_pricepershare", NUMBER, "price per share (of the derivative, for a derivative)", "the price (a footnote-only price: value empty, footnote here)"),
+        *_valued("trans_acquired_disp_cd", STRING, "A (acquired) or D (disposed of)", "the acquired/disposed code"),
+        *(_derivative_terms(exercise_sec="EXCERCISE_DATE") if derivative else ()), *_OWNERSHIP,
+    )
 
 
 TABLES: dict[str, tuple[Column, ...]] = {
