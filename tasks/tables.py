@@ -20,10 +20,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 import pyarrow as pa
 
-from tasks.model import DerivativeTransaction, Form3Filing, NonDerivativeTransaction, Value
+from tasks.model import DerivativeHolding, DerivativeTransaction, Form3Filing, NonDerivativeTransaction, Value
 
 # How the SEC data sets list the footnote ids of one value ("F2, F3").
 FN_SEPARATOR = ", "
@@ -286,15 +287,43 @@ def _fn(v: Value | None) -> str | None:
     return FN_SEPARATOR.join(v.footnote_ids) if v is not None and v.footnote_ids else None
 
 
-def _coding(t: NonDerivativeTransaction | DerivativeTransaction) -> tuple:
-    """TRANS_FORM_TYPE, TRANS_CODE, EQUITY_SWAP_INVOLVED, EQUITY_SWAP_TRANS_CD_FN and the swap
-    flag's filed text: all null
-    when the transaction has no ``transactionCoding`` (the schema makes it optional)."""
+def _transaction(t: NonDerivativeTransaction | DerivativeTransaction) -> tuple:
+    """A transaction's date, coding and amounts (``trans_date`` … ``trans_acquired_disp_cd_fn``).
+    The coding's five values are all null when the transaction has no ``transactionCoding``
+    (the schema makes it optional)."""
     c = t.coding
-    if c is None:
-        return None, None, None, None, None
-    return (c.form_type, c.code, c.equity_swap_involved, FN_SEPARATOR.join(c.footnote_ids) or None,
-            c.equity_swap_involved_text)
+    coding = (None,) * 5 if c is None else (
+        c.form_type, c.code, c.equity_swap_involved, FN_SEPARATOR.join(c.footnote_ids) or None,
+        c.equity_swap_involved_text,
+    )
+    return (
+        _vdate(t.transaction_date), _fn(t.transaction_date),
+        _vdate(t.deemed_execution_date), _fn(t.deemed_execution_date), *coding,
+        _val(t.timeliness), _fn(t.timeliness), _number(t.shares), _fn(t.shares),
+        _number(t.total_value), _fn(t.total_value), _number(t.price_per_share), _fn(t.price_per_share),
+        _val(t.acquired_disposed_code), _fn(t.acquired_disposed_code),
+    )
+
+
+def _terms(d: DerivativeHolding | DerivativeTransaction) -> tuple:
+    """A derivative's exercise and expiration dates and underlying security (_derivative_terms)."""
+    return (
+        _vdate(d.exercise_date), _fn(d.exercise_date), _vdate(d.expiration_date),
+        _fn(d.expiration_date), _val(d.underlying_security_title),
+        _fn(d.underlying_security_title), _number(d.underlying_security_shares),
+        _fn(d.underlying_security_shares), _number(d.underlying_security_value),
+        _fn(d.underlying_security_value),
+    )
+
+
+def _ownership(shares: Value | None, value: Value | None, r: Any) -> tuple:
+    """What is owned after the row and how (_OWNERSHIP): a holding's ``shares_owned`` or a
+    transaction's ``shares_owned_following``, and the row's ownership nature."""
+    return (
+        _number(shares), _fn(shares), _number(value), _fn(value),
+        _val(r.direct_or_indirect), _fn(r.direct_or_indirect),
+        _val(r.nature_of_ownership), _fn(r.nature_of_ownership),
+    )
 
 
 def table_rows(f: Form3Filing) -> dict[str, list[Row]]:
@@ -324,9 +353,7 @@ def table_rows(f: Form3Filing) -> dict[str, list[Row]]:
         (
             acc, sha, i, _val(h.security_title), _fn(h.security_title),
             _val(h.transaction_form_type), _fn(h.transaction_form_type),
-            _number(h.shares_owned), _fn(h.shares_owned), _number(h.value_owned),
-            _fn(h.value_owned), _val(h.direct_or_indirect), _fn(h.direct_or_indirect),
-            _val(h.nature_of_ownership), _fn(h.nature_of_ownership),
+            *_ownership(h.shares_owned, h.value_owned, h),
         )
         for i, h in enumerate(doc.nonderivative_holdings, 1)
     ]
@@ -335,29 +362,14 @@ def table_rows(f: Form3Filing) -> dict[str, list[Row]]:
             acc, sha, i, _val(h.security_title), _fn(h.security_title),
             _number(h.conversion_or_exercise_price), _fn(h.conversion_or_exercise_price),
             _val(h.transaction_form_type), _fn(h.transaction_form_type),
-            _vdate(h.exercise_date), _fn(h.exercise_date), _vdate(h.expiration_date),
-            _fn(h.expiration_date), _val(h.underlying_security_title),
-            _fn(h.underlying_security_title), _number(h.underlying_security_shares),
-            _fn(h.underlying_security_shares), _number(h.underlying_security_value),
-            _fn(h.underlying_security_value), _number(h.shares_owned), _fn(h.shares_owned),
-            _number(h.value_owned), _fn(h.value_owned), _val(h.direct_or_indirect),
-            _fn(h.direct_or_indirect), _val(h.nature_of_ownership), _fn(h.nature_of_ownership),
+            *_terms(h), *_ownership(h.shares_owned, h.value_owned, h),
         )
         for i, h in enumerate(doc.derivative_holdings, 1)
     ]
     out["nonderiv_trans"] = [
         (
-            acc, sha, i, _val(t.security_title), _fn(t.security_title),
-            _vdate(t.transaction_date), _fn(t.transaction_date),
-            _vdate(t.deemed_execution_date), _fn(t.deemed_execution_date), *_coding(t),
-            _val(t.timeliness), _fn(t.timeliness), _number(t.shares), _fn(t.shares),
-            _number(t.total_value), _fn(t.total_value),
-            _number(t.price_per_share), _fn(t.price_per_share),
-            _val(t.acquired_disposed_code), _fn(t.acquired_disposed_code),
-            _number(t.shares_owned_following), _fn(t.shares_owned_following),
-            _number(t.value_owned_following), _fn(t.value_owned_following),
-            _val(t.direct_or_indirect), _fn(t.direct_or_indirect),
-            _val(t.nature_of_ownership), _fn(t.nature_of_ownership),
+            acc, sha, i, _val(t.security_title), _fn(t.security_title), *_transaction(t),
+            *_ownership(t.shares_owned_following, t.value_owned_following, t),
         )
         for i, t in enumerate(doc.nonderivative_transactions, 1)
     ]
@@ -365,21 +377,8 @@ def table_rows(f: Form3Filing) -> dict[str, list[Row]]:
         (
             acc, sha, i, _val(t.security_title), _fn(t.security_title),
             _number(t.conversion_or_exercise_price), _fn(t.conversion_or_exercise_price),
-            _vdate(t.transaction_date), _fn(t.transaction_date),
-            _vdate(t.deemed_execution_date), _fn(t.deemed_execution_date), *_coding(t),
-            _val(t.timeliness), _fn(t.timeliness), _number(t.shares), _fn(t.shares),
-            _number(t.total_value), _fn(t.total_value),
-            _number(t.price_per_share), _fn(t.price_per_share),
-            _val(t.acquired_disposed_code), _fn(t.acquired_disposed_code),
-            _vdate(t.exercise_date), _fn(t.exercise_date), _vdate(t.expiration_date),
-            _fn(t.expiration_date), _val(t.underlying_security_title),
-            _fn(t.underlying_security_title), _number(t.underlying_security_shares),
-            _fn(t.underlying_security_shares), _number(t.underlying_security_value),
-            _fn(t.underlying_security_value),
-            _number(t.shares_owned_following), _fn(t.shares_owned_following),
-            _number(t.value_owned_following), _fn(t.value_owned_following),
-            _val(t.direct_or_indirect), _fn(t.direct_or_indirect),
-            _val(t.nature_of_ownership), _fn(t.nature_of_ownership),
+            *_transaction(t), *_terms(t),
+            *_ownership(t.shares_owned_following, t.value_owned_following, t),
         )
         for i, t in enumerate(doc.derivative_transactions, 1)
     ]
