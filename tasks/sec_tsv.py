@@ -3,7 +3,7 @@
 Pure: reads the final Parquet tables (pyarrow), writes the SEC's eight files (``SUBMISSION.tsv``,
 ``REPORTINGOWNER.tsv``, ``NONDERIV_HOLDING.tsv``, ``DERIV_HOLDING.tsv``, ``NONDERIV_TRANS.tsv``,
 ``DERIV_TRANS.tsv``, ``FOOTNOTES.tsv``, ``OWNER_SIGNATURE.tsv``) in the SEC's layout, so
-``pd.concat([pd.read_csv(sec, sep="\t"), pd.read_csv(ours, sep="\t")])`` is one clean table.
+``pd.concat([pd.read_csv(sec, sep="\\t"), pd.read_csv(ours, sep="\\t")])`` is one clean table.
 The layout follows ``../shared/sec-datasets/`` (the SEC's readme, metadata and real 2024 Q3
 rows of Forms 3, 4 and 5; ``docs/sec-layout.md`` says what was checked on which rows):
 
