@@ -10,7 +10,7 @@ from __future__ import annotations
 
 
 class FilingError(Exception):
-    """A filing that cannot be turned into a Form 3 record."""
+    """A filing that cannot be turned into an ownership (Form 3, 4 or 5) record."""
 
     kind = "filing_error"
 
@@ -56,10 +56,11 @@ class HostileXmlError(FilingError):
     kind = "hostile_xml"
 
 
-class NotForm3Error(FilingError):
-    """A well-formed ownership document of another type (Form 4, 5, …)."""
+class NotOwnershipFormError(FilingError):
+    """A well-formed ``ownershipDocument`` whose documentType is none of 3, 3/A, 4, 4/A, 5, 5/A
+    (missing, or a type the SEC's ownership schemas do not define)."""
 
-    kind = "not_form3"
+    kind = "not_ownership_form"
 
 
 class HttpError(FilingError):
@@ -80,7 +81,7 @@ ERROR_KINDS: tuple[type[FilingError], ...] = (
     NoOwnershipXmlError,
     MalformedXmlError,
     HostileXmlError,
-    NotForm3Error,
+    NotOwnershipFormError,
     HttpError,
     TooLargeError,
 )

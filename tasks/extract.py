@@ -1,4 +1,8 @@
-"""The pure entry point: a filing's bytes in, one :class:`Form3Filing` out (or a FilingError)."""
+"""The pure entry point: a filing's bytes in, one :class:`Form3Filing` out (or a FilingError).
+
+``Form3Filing`` is the record of any ownership form (3, 4, 5 and amendments); the class keeps
+its name because the flows and the tables engineer's code import it.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,7 @@ from tasks.model import Form3Filing
 from tasks.parser import load_xml, parse_ownership_document
 from tasks.reading import DEFAULT_MAX_BYTES, read_filing
 from tasks.submission import split_submission
-from tasks.version import PARSER_VERSION
+from tasks.version import record_version
 
 
 def sha256_of(data: bytes) -> str:
@@ -25,7 +29,7 @@ def parse_filing(data: bytes, sha256: str | None = None) -> Form3Filing:
         header=header,
         document=document,
         sha256=sha256 or sha256_of(data),
-        parser_version=PARSER_VERSION,
+        parser_version=record_version(document.document_type),
     )
 
 

@@ -1,4 +1,4 @@
-"""The typed record of one Form 3 filing.
+"""The typed record of one ownership filing (Forms 3, 4, 5 and their amendments).
 
 Field names follow the ownership XML (snake_cased); values that the SEC schema lets carry
 footnote references are :class:`Value` so that no reference is lost, as in the SEC's
@@ -11,6 +11,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from typing import Any
+
+# The ownership forms (the XML's documentType), and the two a Form 3 record is made of.
+OWNERSHIP_FORM_TYPES = frozenset({"3", "3/A", "4", "4/A", "5", "5/A"})
+FORM3_TYPES = frozenset({"3", "3/A"})
 
 
 @dataclass(slots=True)
@@ -130,6 +134,9 @@ class TransactionCoding:
     code: str | None = None
     equity_swap_involved: bool | None = None
     footnote_ids: tuple[str, ...] = ()
+    # equitySwapInvolved's text as filed ("0", "1", "true", "false"): the SEC's data sets print
+    # the filed spelling, and some filings spell it unlike their other flags (see bool_style).
+    equity_swap_involved_text: str | None = None
 
 
 @dataclass(slots=True)
@@ -145,6 +152,9 @@ class NonDerivativeTransaction:
     coding: TransactionCoding | None = None
     timeliness: Value | None = None
     shares: Value | None = None
+    # transactionTotalValue is a derivative element; schemas before X0306 did not forbid it
+    # here, so a filer's total value is kept rather than dropped (None in every real filing seen).
+    total_value: Value | None = None
     price_per_share: Value | None = None
     acquired_disposed_code: Value | None = None
     shares_owned_following: Value | None = None
@@ -237,6 +247,16 @@ class OwnershipDocument:
     # Forms 4 and 5 (empty on a Form 3): every transaction row, in document order.
     nonderivative_transactions: tuple[NonDerivativeTransaction, ...] = ()
     derivative_transactions: tuple[DerivativeTransaction, ...] = ()
+    # How the filing spells its booleans: "0/1" or "true/false" when every boolean element
+    # (document flags, owner relationship and address flags, equitySwapInvolved) uses one
+    # spelling, "mixed" when they differ (22 of the 465 real Forms 4/5: e.g. isDirector "true"
+    # with equitySwapInvolved "0"), None when it has none. The SEC's data sets print each flag as
+    # filed, so a mixed filing is rendered from the per-value texts below, never from this.
+    bool_style: str | None = None
+    # The filed text of each Form 4/5 flag the SEC's SUBMISSION table prints (None if absent).
+    not_subject_to_section16_text: str | None = None
+    form3_holdings_reported_text: str | None = None
+    form4_transactions_reported_text: str | None = None
 
 
 @dataclass(slots=True)

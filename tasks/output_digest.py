@@ -1,17 +1,26 @@
 """A digest of everything the parser outputs for a set of filings: what ``PARSER_VERSION`` vouches for.
 
 Checkpoints are keyed by the parser version, so an output change without a version bump
-would silently mix old and new records. ``tests/test_output_digest.py`` computes this digest
-over the real EDGAR corpus and compares it with ``tasks.version.OUTPUT_DIGEST``: a change to
-the parser, the JSON, the table rows or their Arrow types fails that test until the version
-is bumped and the digest updated (``python -m tasks.output_digest CORPUS_DIR`` prints it).
+would silently mix old and new records. ``tests/test_output_digest.py`` computes these digests
+over the real EDGAR corpora and compares them with ``tasks.version``: a change to the parser,
+the JSON, the table rows or their Arrow types fails that test until the version is bumped and
+the digest updated (``python -m tasks.output_digest CORPUS_DIR`` prints them).
+
+Three digests, because they vouch for three different things:
+- ``OUTPUT_DIGEST``: the Form 3 corpus, every file, with the checkpoint schema.
+- ``FORM345_DIGEST``: the Form 4/5 corpus, every file, with the checkpoint schema.
+- ``FORM3_RECORDS_DIGEST``: the Form 3 corpus' Form 3 and 3/A files only, their JSON and the
+  rows of the six tables a Form 3 fills, *without* the schema line: the proof that a Form 3
+  record is the same bytes it was at ``FORM3_UNCHANGED_SINCE``, whatever tables are added.
 """
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import json
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 
 from tasks.checkpoint_format import SCHEMA
@@ -20,11 +29,19 @@ from tasks.extract import parse_filing
 from tasks.serialize import filing_to_dict
 from tasks.tables import table_rows
 
+# The tables a Form 3 fills, as they were at FORM3_UNCHANGED_SINCE (tasks/version.py); tables
+# added since (Forms 4/5 transactions) are empty for a Form 3 and left out of its digest.
+FORM3_TABLES = (
+    "submissions", "reporting_owners", "nonderiv_holdings", "deriv_holdings", "footnotes",
+    "owner_signatures",
+)
 
-def output_digest(files: list[Path]) -> str:
+
+def output_digest(files: list[Path], schema: bool = True, tables: Iterable[str] | None = None) -> str:
     """sha256 over every file's record JSON and table rows (or its error), in the given order,
-    and the checkpoint schema (column names and types)."""
-    digest = hashlib.sha256(SCHEMA.to_string(show_schema_metadata=False).encode())
+    and (``schema``) the checkpoint schema (column names and types). ``tables`` limits the
+    table rows to those tables (all when None)."""
+    digest = hashlib.sha256(SCHEMA.to_string(show_schema_metadata=False).encode() if schema else b"")
     for path in files:
         digest.update(f"\n{path.name}\n".encode())
         try:
@@ -33,13 +50,31 @@ def output_digest(files: list[Path]) -> str:
             digest.update(f"{exc.kind}: {exc.message}".encode())
             continue
         digest.update(json.dumps(filing_to_dict(filing), ensure_ascii=False, sort_keys=True).encode())
-        digest.update(repr(sorted(table_rows(filing).items())).encode())
+        rows = table_rows(filing)
+        if tables is not None:
+            rows = {t: rows[t] for t in tables}
+        digest.update(repr(sorted(rows.items())).encode())
     return digest.hexdigest()
 
 
 def corpus_files(corpus: Path) -> list[Path]:
-    return sorted(p for p in (corpus / "filings").iterdir() if p.suffix in (".txt", ".xml"))
+    return sorted(p for p in (corpus / "filings").iterdir() if p.suffix in (".txt", ".xml", ".nc"))
+
+
+def form3_files(corpus: Path) -> list[Path]:
+    """The corpus files its MANIFEST.csv lists as Form 3 or 3/A documents, sorted."""
+    with open(corpus / "MANIFEST.csv", newline="") as fh:
+        names = {Path(r["file"]).name for r in csv.DictReader(fh) if r["document_type"] in ("3", "3/A")}
+    return [p for p in corpus_files(corpus) if p.name in names]
+
+
+def form3_records_digest(corpus: Path) -> str:
+    """``FORM3_RECORDS_DIGEST`` of a Form 3 corpus (see the module docstring)."""
+    return output_digest(form3_files(corpus), schema=False, tables=FORM3_TABLES)
 
 
 if __name__ == "__main__":
-    print(output_digest(corpus_files(Path(sys.argv[1]))))
+    corpus = Path(sys.argv[1])
+    print(output_digest(corpus_files(corpus)))
+    if (corpus / "MANIFEST.csv").is_file() and form3_files(corpus):
+        print(f"form3 records: {form3_records_digest(corpus)}")

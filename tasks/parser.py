@@ -1,10 +1,18 @@
-"""lxml parsing of an ``ownershipDocument`` into :class:`~tasks.model.OwnershipDocument`.
+"""lxml parsing of an ``ownershipDocument`` (Forms 3, 4, 5 and amendments) into
+:class:`~tasks.model.OwnershipDocument`.
 
 Speed matters (the whole pipeline's floor is this function, ~0.1 ms a filing), so the parser
 walks each element's children once and dispatches on the tag instead of issuing one XPath
-query per field. Security: the parser never resolves entities, loads a DTD or touches the
-network, and any document that declares a DTD is refused before lxml sees it: real ownership
-XML never has one, and a billion-laughs or XXE file must fail fast without reading a file.
+query per field; inside a row, lxml's C-level ``iter(*tags)`` finds the value-bearing elements
+at whatever depth the schema nests them. Security: the parser never resolves entities, loads a
+DTD or touches the network, and any document that declares a DTD is refused before lxml sees
+it: real ownership XML never has one, and a billion-laughs or XXE file must fail fast without
+reading a file.
+
+Every element of the v5.5 schemas (ownership3/4/5[A]Document.xsd) is read, except
+``rptOwnerCcc`` (a credential; see :class:`~tasks.model.ReportingOwner`). Nothing is guessed:
+an absent element is None, a row is never merged with another, and each value keeps its own
+footnote ids. docs/forms-4-and-5.md lists the elements one by one.
 """
 
 from __future__ import annotations
@@ -15,21 +23,35 @@ from typing import Any
 
 from lxml import etree
 
-from tasks.errors import HostileXmlError, MalformedXmlError, NoOwnershipXmlError, NotForm3Error
+from tasks.errors import HostileXmlError, MalformedXmlError, NoOwnershipXmlError, NotOwnershipFormError
 from tasks.model import (
+    OWNERSHIP_FORM_TYPES,
     DerivativeHolding,
+    DerivativeTransaction,
     Footnote,
     Issuer,
     NonDerivativeHolding,
+    NonDerivativeTransaction,
     OwnershipDocument,
     ReportingOwner,
     Signature,
+    TransactionCoding,
     Value,
 )
 
-FORM3_TYPES = frozenset({"3", "3/A"})
 _TRUE = frozenset({"1", "true", "True", "TRUE"})
 _FALSE = frozenset({"0", "false", "False", "FALSE"})
+_DIGITS = frozenset({"0", "1"})
+# Boolean elements of a reportingOwner and of the document (the coding's equitySwapInvolved is
+# read with its coding): their texts decide bool_style.
+_OWNER_FLAGS = (
+    "isDirector", "isOfficer", "isTenPercentOwner", "isOther", "rptOwnerNonUSAddressFlag",
+    "rptOwnerGoodAddress",
+)
+_DOCUMENT_FLAGS = (
+    "noSecuritiesOwned", "notSubjectToSection16", "form3HoldingsReported",
+    "form4TransactionsReported", "aff10b5One",
+)
 
 # lxml parsers must not be shared between threads (a Dask worker may run several).
 _local = threading.local()
@@ -123,11 +145,13 @@ def _issuer(el: etree._Element) -> Issuer:
     )
 
 
-def _reporting_owner(el: etree._Element) -> ReportingOwner:
+def _reporting_owner(el: etree._Element, flags: list[str] | None = None) -> ReportingOwner:
     # Every leaf tag under reportingOwner is unique (rptOwner*, is*, officerTitle, …), so one
     # C-level walk into a dict of stripped texts replaces a lookup per sub-section.
     leaf = {d.tag: (t.strip() or None) if (t := d.text) else None for d in el.iter()}
     text = leaf.get
+    if flags is not None:  # the document's boolean texts, for bool_style
+        flags += [t for tag in _OWNER_FLAGS if (t := leaf.get(tag)) is not None]
     return ReportingOwner(
         cik=text("rptOwnerCik"),
         name=text("rptOwnerName"),
@@ -150,7 +174,8 @@ def _reporting_owner(el: etree._Element) -> ReportingOwner:
     )
 
 
-# XML tag of each value-bearing holding field → the record's attribute.
+# XML tag of each value-bearing field → the record's attribute. The tags are unique within a
+# row (underlyingSecurityTitle is not securityTitle), so their nesting need not be followed.
 _NONDERIVATIVE_FIELDS = {
     "securityTitle": "security_title",
     "transactionFormType": "transaction_form_type",
@@ -167,12 +192,53 @@ _DERIVATIVE_FIELDS = _NONDERIVATIVE_FIELDS | {
     "underlyingSecurityShares": "underlying_security_shares",
     "underlyingSecurityValue": "underlying_security_value",
 }
+_NONDERIVATIVE_TRANSACTION_FIELDS = {
+    "securityTitle": "security_title",
+    "transactionDate": "transaction_date",
+    "deemedExecutionDate": "deemed_execution_date",
+    "transactionTimeliness": "timeliness",
+    "transactionShares": "shares",
+    "transactionTotalValue": "total_value",
+    "transactionPricePerShare": "price_per_share",
+    "transactionAcquiredDisposedCode": "acquired_disposed_code",
+    "sharesOwnedFollowingTransaction": "shares_owned_following",
+    "valueOwnedFollowingTransaction": "value_owned_following",
+    "directOrIndirectOwnership": "direct_or_indirect",
+    "natureOfOwnership": "nature_of_ownership",
+}
+_DERIVATIVE_TRANSACTION_FIELDS = _NONDERIVATIVE_TRANSACTION_FIELDS | {
+    "conversionOrExercisePrice": "conversion_or_exercise_price",
+    "exerciseDate": "exercise_date",
+    "expirationDate": "expiration_date",
+    "underlyingSecurityTitle": "underlying_security_title",
+    "underlyingSecurityShares": "underlying_security_shares",
+    "underlyingSecurityValue": "underlying_security_value",
+}
+_CODING = "transactionCoding"
 
 
 def _holding(el: etree._Element, fields: dict[str, str], cls: type) -> Any:
     # Each value-bearing tag occurs once per holding, at whatever depth; lxml's tag-filtered
     # iter() finds them in C instead of a dict per nesting level. Absent fields stay None.
-    return cls(**{fields[f.tag]: _value(f) for f in el.iter(*fields)})
+    values = {}
+    for f in el.iter(_CODING, *fields):
+        tag = f.tag
+        if tag == _CODING:
+            # A Form 4/5 holding's transactionCoding: a plain-text transactionFormType (3, 4 or
+            # 5: the form that first reported the holding) and footnotes on the coding as a
+            # whole, which the SEC lists as TRANS_FORM_TYPE_FN. iter() visits the form type
+            # next; the coding has already said what it holds.
+            form_type, footnote_ids = None, ()
+            for child in f:
+                ctag = child.tag
+                if ctag == "transactionFormType":
+                    form_type = (t.strip() or None) if (t := child.text) else None
+                elif ctag == "footnoteId" and (fid := child.get("id")):
+                    footnote_ids += (fid,)
+            values["transaction_form_type"] = Value(form_type, footnote_ids)
+        elif tag != "transactionFormType" or "transaction_form_type" not in values:
+            values[fields[tag]] = _value(f)
+    return cls(**values)
 
 
 def _nonderivative(el: etree._Element) -> NonDerivativeHolding:
@@ -183,12 +249,58 @@ def _derivative(el: etree._Element) -> DerivativeHolding:
     return _holding(el, _DERIVATIVE_FIELDS, DerivativeHolding)
 
 
-def _rows(
-    table: etree._Element, row_tag: str, build: Callable[[etree._Element], object]
-) -> list:
-    # Form 3 tables hold holdings only; a Form 4's transactions never reach here because
-    # documentType is checked first.
-    return [build(child) for child in table if child.tag == row_tag]
+def _coding(el: etree._Element, flags: list[str]) -> TransactionCoding:
+    """``transactionCoding``: plain-text children and footnotes on the coding as a whole."""
+    form_type = code = swap = None
+    footnote_ids: tuple[str, ...] = ()
+    for child in el:
+        tag = child.tag
+        if tag == "footnoteId":
+            if fid := child.get("id"):
+                footnote_ids += (fid,)
+            continue
+        text = (t.strip() or None) if (t := child.text) else None
+        if tag == "transactionFormType":
+            form_type = text
+        elif tag == "transactionCode":
+            code = text
+        elif tag == "equitySwapInvolved":
+            swap = text
+    if swap is not None:
+        flags.append(swap)
+    return TransactionCoding(form_type, code, _flag(swap), footnote_ids, swap)
+
+
+def _transaction(
+    el: etree._Element, fields: dict[str, str], cls: type, flags: list[str]
+) -> Any:
+    values: dict[str, Any] = {}
+    for f in el.iter(_CODING, *fields):
+        tag = f.tag
+        if tag == _CODING:
+            values["coding"] = _coding(f, flags)
+        else:
+            values[fields[tag]] = _value(f)
+    return cls(**values)
+
+
+def _table(
+    table: etree._Element,
+    holding_tag: str,
+    holding: Callable[[etree._Element], object],
+    transaction_tag: str,
+    transaction: Callable[[etree._Element], object],
+) -> tuple[list, list]:
+    """A table's holdings and transactions, each in document order (the schema lets the two
+    interleave); any other child (there is none in real filings) is ignored."""
+    holdings, transactions = [], []
+    for child in table:
+        tag = child.tag
+        if tag == holding_tag:
+            holdings.append(holding(child))
+        elif tag == transaction_tag:
+            transactions.append(transaction(child))
+    return holdings, transactions
 
 
 def _footnotes(el: etree._Element) -> tuple[Footnote, ...]:
@@ -202,6 +314,19 @@ def _footnotes(el: etree._Element) -> tuple[Footnote, ...]:
 def _signature(el: etree._Element) -> Signature:
     p = _children(el)
     return Signature(_opt_text(p, "signatureName"), _opt_text(p, "signatureDate"))
+
+
+def _bool_style(flags: list[str]) -> str | None:
+    """"0/1", "true/false", "mixed" or None (no boolean text) for the filed flag texts."""
+    digits = words = False
+    for text in flags:
+        if text in _DIGITS:
+            digits = True
+        elif text in _TRUE or text in _FALSE:
+            words = True
+    if digits:
+        return "mixed" if words else "0/1"
+    return "true/false" if words else None
 
 
 def load_xml(xml: bytes) -> etree._Element:
@@ -222,7 +347,7 @@ def load_xml(xml: bytes) -> etree._Element:
 
 
 def parse_ownership_document(root: etree._Element) -> OwnershipDocument:
-    """Map a parsed ``ownershipDocument`` to the typed record; rejects non-Form-3 types."""
+    """Map a parsed ``ownershipDocument`` to the typed record; rejects other document types."""
     if root.tag[:1] == "{":
         _strip_namespaces(root)
     root_tag = root.tag
@@ -235,16 +360,25 @@ def parse_ownership_document(root: etree._Element) -> OwnershipDocument:
     issuer = Issuer(None, None, None)
     nonderivative: list = []
     derivative: list = []
+    nonderivative_transactions: list = []
+    derivative_transactions: list = []
     footnotes: tuple[Footnote, ...] = ()
     remarks: str | None = None
+    flags: list[str] = []  # every boolean text, in document order (for bool_style)
     for child in root:
         tag = child.tag
         if tag == "reportingOwner":
-            owners.append(_reporting_owner(child))
+            owners.append(_reporting_owner(child, flags))
         elif tag == "nonDerivativeTable":
-            nonderivative = _rows(child, "nonDerivativeHolding", _nonderivative)
+            nonderivative, nonderivative_transactions = _table(
+                child, "nonDerivativeHolding", _nonderivative, "nonDerivativeTransaction",
+                lambda el: _transaction(el, _NONDERIVATIVE_TRANSACTION_FIELDS, NonDerivativeTransaction, flags),
+            )
         elif tag == "derivativeTable":
-            derivative = _rows(child, "derivativeHolding", _derivative)
+            derivative, derivative_transactions = _table(
+                child, "derivativeHolding", _derivative, "derivativeTransaction",
+                lambda el: _transaction(el, _DERIVATIVE_TRANSACTION_FIELDS, DerivativeTransaction, flags),
+            )
         elif tag == "issuer":
             issuer = _issuer(child)
         elif tag == "footnotes":
@@ -257,16 +391,20 @@ def parse_ownership_document(root: etree._Element) -> OwnershipDocument:
             scalars.setdefault(tag, _text(child))
 
     document_type = scalars.get("documentType")
-    if document_type not in FORM3_TYPES:
-        raise NotForm3Error(f"documentType is {document_type!r}, not a Form 3 or 3/A")
+    if document_type not in OWNERSHIP_FORM_TYPES:
+        raise NotOwnershipFormError(
+            f"documentType is {document_type!r}, not an ownership form (3, 3/A, 4, 4/A, 5, 5/A)"
+        )
+    get = scalars.get
+    flags += [t for tag in _DOCUMENT_FLAGS if (t := get(tag)) is not None]
     return OwnershipDocument(
-        schema_version=scalars.get("schemaVersion"),
+        schema_version=get("schemaVersion"),
         document_type=document_type,
-        period_of_report=scalars.get("periodOfReport"),
-        date_of_original_submission=scalars.get("dateOfOriginalSubmission"),
-        no_securities_owned=_flag(scalars.get("noSecuritiesOwned")),
-        not_subject_to_section16=_flag(scalars.get("notSubjectToSection16")),
-        aff10b5_one=_flag(scalars.get("aff10b5One")),
+        period_of_report=get("periodOfReport"),
+        date_of_original_submission=get("dateOfOriginalSubmission"),
+        no_securities_owned=_flag(get("noSecuritiesOwned")),
+        not_subject_to_section16=_flag(get("notSubjectToSection16")),
+        aff10b5_one=_flag(get("aff10b5One")),
         issuer=issuer,
         reporting_owners=tuple(owners),
         nonderivative_holdings=tuple(nonderivative),
@@ -274,6 +412,12 @@ def parse_ownership_document(root: etree._Element) -> OwnershipDocument:
         footnotes=footnotes,
         remarks=remarks,
         signatures=tuple(signatures),
-        form3_holdings_reported=_flag(scalars.get("form3HoldingsReported")),
-        form4_transactions_reported=_flag(scalars.get("form4TransactionsReported")),
+        form3_holdings_reported=_flag(get("form3HoldingsReported")),
+        form4_transactions_reported=_flag(get("form4TransactionsReported")),
+        nonderivative_transactions=tuple(nonderivative_transactions),
+        derivative_transactions=tuple(derivative_transactions),
+        bool_style=_bool_style(flags),
+        not_subject_to_section16_text=get("notSubjectToSection16"),
+        form3_holdings_reported_text=get("form3HoldingsReported"),
+        form4_transactions_reported_text=get("form4TransactionsReported"),
     )

@@ -4,6 +4,11 @@ EDGAR serves a filing as one SGML-ish text: ``<SEC-HEADER>`` then ``<DOCUMENT>``
 ownership XML sits inside ``<XML>`` of the first document; later documents are exhibits or
 uuencoded images that can be megabytes, so the splitter only ever searches forward with
 ``bytes.find`` and never decodes or scans the documents it does not need.
+
+EDGAR's dissemination files (``.nc``) carry the same documents after a ``<SUBMISSION>`` header
+of SGML tags (``<ACCESSION-NUMBER>0001562180-25-000280``), one per line, and their lines may
+end in a bare CR: that header is read tag by tag, a value ending at the line's end or the next
+tag.
 """
 
 from __future__ import annotations
@@ -73,11 +78,56 @@ def parse_sec_header(header: bytes) -> SecHeader:
     )
 
 
+_NC_VALUE_END = re.compile(rb"[\r\n<]")
+
+
+def _nc_field(header: bytes, tag: bytes, start: int = 0, end: int | None = None) -> str | None:
+    """The value after ``<TAG>`` in a dissemination header (to the end of line or next tag)."""
+    at = header.find(tag, start, end if end is not None else len(header))
+    if at < 0:
+        return None
+    at += len(tag)
+    stop = _NC_VALUE_END.search(header, at)
+    raw = header[at : stop.start() if stop else len(header)].strip()
+    return raw.decode("latin-1") or None
+
+
+def parse_nc_header(header: bytes) -> SecHeader:
+    """The fields :func:`parse_sec_header` reads, from a ``<SUBMISSION>`` dissemination header."""
+    count = _nc_field(header, b"<PUBLIC-DOCUMENT-COUNT>")
+    accepted = _nc_field(header, b"<ACCEPTANCE-DATETIME>")
+    pairs = []
+    at = header.find(b"<REPORTING-OWNER>")
+    while at >= 0:
+        end = header.find(b"</REPORTING-OWNER>", at)
+        end = end if end >= 0 else len(header)
+        cik = _nc_field(header, b"<CIK>", at, end)
+        number = _nc_field(header, b"<FILE-NUMBER>", at, end)
+        if cik and number:
+            pairs.append((cik, number))
+        at = header.find(b"<REPORTING-OWNER>", end)
+    return SecHeader(
+        accession_number=_nc_field(header, b"<ACCESSION-NUMBER>"),
+        submission_type=_nc_field(header, b"<TYPE>"),
+        public_document_count=int(count) if count and count.isdigit() else None,
+        period_of_report=_iso_date(_nc_field(header, b"<PERIOD>")),
+        filed_date=_iso_date(_nc_field(header, b"<FILING-DATE>")),
+        acceptance_datetime=_iso_datetime(accepted) if accepted and len(accepted) == 14 and accepted.isdigit() else None,
+        date_of_change=_iso_date(_nc_field(header, b"<DATE-OF-FILING-DATE-CHANGE>")),
+        owner_file_numbers=tuple(pairs),
+    )
+
+
 def split_submission(data: bytes) -> tuple[SecHeader | None, bytes]:
     """Return the parsed SEC header (``None`` for a bare XML file) and the ownership XML bytes."""
     if not data.strip():
         raise UnreadableFilingError("file is empty")
     head = data[:_SNIFF_BYTES]
+    if b"<SUBMISSION>" in head and b"<SEC-HEADER>" not in head:
+        header_end = data.find(b"<DOCUMENT>")
+        if header_end < 0:
+            raise NoOwnershipXmlError("dissemination file has no <DOCUMENT>")
+        return parse_nc_header(data[:header_end]), _first_document_xml(data, header_end)
     if b"<SEC-HEADER>" not in head and b"<SEC-DOCUMENT>" not in head:
         start = head.lstrip()[:1]
         if start != b"<":
@@ -89,9 +139,12 @@ def split_submission(data: bytes) -> tuple[SecHeader | None, bytes]:
     header_end = data.find(b"</SEC-HEADER>")
     if header_end < 0:
         raise MalformedXmlError("submission has <SEC-HEADER> but no </SEC-HEADER> (truncated?)")
-    header = parse_sec_header(data[:header_end])
+    return parse_sec_header(data[:header_end]), _first_document_xml(data, header_end)
 
-    doc_start = data.find(b"<DOCUMENT>", header_end)
+
+def _first_document_xml(data: bytes, start: int) -> bytes:
+    """The ownership XML inside ``<XML>`` of the first ``<DOCUMENT>`` at or after ``start``."""
+    doc_start = data.find(b"<DOCUMENT>", start)
     if doc_start < 0:
         raise NoOwnershipXmlError("submission has no <DOCUMENT>")
     doc_end = data.find(b"</DOCUMENT>", doc_start)
@@ -103,4 +156,4 @@ def split_submission(data: bytes) -> tuple[SecHeader | None, bytes]:
     xml_end = data.find(b"</XML>", xml_start)
     if xml_end < 0:
         raise MalformedXmlError("<XML> block is not closed (truncated?)")
-    return header, data[xml_start + 5 : xml_end].strip()
+    return data[xml_start + 5 : xml_end].strip()

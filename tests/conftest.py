@@ -30,6 +30,25 @@ def corpus_manifest(corpus: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(fh))
 
 
+def form345_corpus_dir() -> Path:
+    return Path(os.environ.get("FORM345_CORPUS", REPO.parent / "shared" / "form345-corpus")).resolve()
+
+
+@pytest.fixture(scope="session")
+def form345_corpus() -> Path:
+    """The real Forms 4/5 corpus (465 filings and MANIFEST.csv of expected counts)."""
+    path = form345_corpus_dir()
+    if not (path / "MANIFEST.csv").is_file():
+        pytest.fail(f"Form 4/5 corpus not found at {path} (set FORM345_CORPUS)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def form345_manifest(form345_corpus: Path) -> list[dict[str, str]]:
+    with open(form345_corpus / "MANIFEST.csv", newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
 @pytest.fixture
 def filing(corpus: Path):
     """Parse one corpus file by name."""

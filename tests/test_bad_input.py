@@ -11,7 +11,7 @@ from tasks.errors import (
     HostileXmlError,
     MalformedXmlError,
     NoOwnershipXmlError,
-    NotForm3Error,
+    NotOwnershipFormError,
     UnreadableFilingError,
 )
 from tasks.extract import parse_file
@@ -86,9 +86,17 @@ def test_submission_without_xml_document(tmp_path: Path, good_bytes: bytes) -> N
         parse_file(_write(tmp_path, "paper.txt", data))
 
 
-def test_form4_is_rejected_naming_its_type(corpus: Path) -> None:
-    with pytest.raises(NotForm3Error, match="'4'"):
-        parse_file(str(corpus / "filings" / "0001062993-23-012371.xml"))
+def test_a_document_type_outside_the_six_forms_is_rejected_naming_it(corpus: Path, tmp_path: Path) -> None:
+    # No real filing has one: a real Form 4 with its documentType changed to "10-K".
+    real = (corpus / "filings" / "0001062993-23-012371.xml").read_bytes()
+    assert b"<documentType>4</documentType>" in real
+    path = _write(tmp_path, "x.xml", real.replace(b"<documentType>4<", b"<documentType>10-K<"))
+    with pytest.raises(NotOwnershipFormError, match="'10-K', not an ownership form") as info:
+        parse_file(path)
+    assert info.value.kind == "not_ownership_form" and info.value.source == path
+    missing = _write(tmp_path, "y.xml", real.replace(b"<documentType>4</documentType>", b""))
+    with pytest.raises(NotOwnershipFormError, match="documentType is None"):
+        parse_file(missing)
 
 
 def test_billion_laughs_fails_fast(tmp_path: Path) -> None:

@@ -142,8 +142,8 @@ def test_values_follow_the_secs_formats(sample_results: Path, corpus_results: Pa
         for name in ("SUBMISSION", "REPORTINGOWNER", "NONDERIV_HOLDING", "DERIV_HOLDING", "FOOTNOTES", "OWNER_SIGNATURE"):
             assert _check_formats(results / "sec" / f"{name}.tsv", name) > 0, name
     subs = _rows(corpus_results / "sec" / "SUBMISSION.tsv")
-    assert len(subs) == 104
-    assert sum(r["ACCESSION_NUMBER"] == "" for r in subs) == 4
+    assert len(subs) == 113  # 104 Form 3s and, since parser version 3, the 9 Forms 4/5
+    assert sum(r["ACCESSION_NUMBER"] == "" for r in subs) == 5
     assert {r["NO_SECURITIES_OWNED"] for r in subs} == {"0", "1"}
     # A real multi-footnote list, the SEC's way.
     deriv = _rows(corpus_results / "sec" / "DERIV_HOLDING.tsv")
@@ -224,8 +224,8 @@ def test_compare_sec_shows_differences(sample_results: Path, tmp_path: Path) -> 
 def test_compare_sec_on_the_corpus_finds_no_common_accession(corpus_results: Path) -> None:
     proc = _cli("compare-sec", str(corpus_results), str(SEC_DATASETS))
     assert proc.returncode == 1
-    # 104 Form 3s, 4 of them bare XML files with no accession number to match on.
-    assert proc.stdout == "accessions: ours 100, in both 0\nno accession in common: nothing to compare\n"
+    # 113 filings (104 Form 3s, 9 Forms 4/5), 5 of them bare XML files with no accession number.
+    assert proc.stdout == "accessions: ours 108, in both 0\nno accession in common: nothing to compare\n"
 
 
 # ---------------------------------------------------------------------------------------------
