@@ -52,14 +52,15 @@ def json_name(forms: Iterable[str]) -> str:
     return f"parsed_form{digits or '3'}.json"
 
 
-def _names(results_dir: Path) -> tuple[str, ...]:
-    """The set's file names: the outputs every run writes, and whichever JSON name is there."""
-    found = tuple(sorted(p.name for p in results_dir.glob(JSON_PATTERN) if p.name != JSON_NAME))
-    return OUTPUT_NAMES + found
+def output_names(results_dir: Path) -> tuple[str, ...]:
+    """The set's file names: the JSON there is (whichever its name), and the outputs every run
+    writes (``OUTPUT_NAMES`` names a Form 3 run's set)."""
+    found = tuple(sorted(p.name for p in results_dir.glob(JSON_PATTERN)))
+    return found + tuple(n for n in OUTPUT_NAMES if n != JSON_NAME)
 
 
 def output_sizes(results_dir: Path) -> dict[str, int]:
-    return {n: (results_dir / n).stat().st_size for n in _names(results_dir) if (results_dir / n).exists()}
+    return {n: (results_dir / n).stat().st_size for n in output_names(results_dir) if (results_dir / n).exists()}
 
 
 def reusable_outputs(results_dir: Path, fingerprint: str) -> dict[str, Any] | None:
