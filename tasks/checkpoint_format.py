@@ -30,7 +30,10 @@ from tasks.tables import SCHEMAS, TABLE_COLUMNS, rows_to_table, table_rows
 from tasks.version import PARSER_VERSION
 
 # Bump when this file's layout changes (it is part of every checkpoint key, like the parser's).
-CHECKPOINT_FORMAT = "1"
+# "2": two more table columns (nonderiv_trans, deriv_trans: Form 4/5 transactions), and the
+# submissions rows end in three more fields (the Form 4/5 flags' filed spellings, which the
+# SEC's TSVs print; null on a Form 3, so a Form 3 row of format 1 is the same row without them).
+CHECKPOINT_FORMAT = "2"
 SUFFIX = ".parquet"
 FILING_FIELDS = [
     pa.field("identity", pa.string(), nullable=False),

@@ -38,25 +38,26 @@ class TableReport:
         )
 
 
-def find_sec_file(sec_dir: Path, name: str) -> Path | None:
-    """``NAME.tsv`` in a data set directory, or a sample of it (``NAME.sample.tsv``)."""
+def find_sec_files(sec_dir: Path, name: str) -> list[Path]:
+    """``NAME.tsv`` in a data set directory, else every sample of it (``NAME.sample.tsv``,
+    ``NAME.form4.sample.tsv``: parts of one table, read as one)."""
     exact = sec_dir / f"{name}.tsv"
     if exact.is_file():
-        return exact
-    others = sorted(sec_dir.glob(f"{name}.*tsv"))
-    return others[0] if others else None
+        return [exact]
+    return sorted(sec_dir.glob(f"{name}.*tsv"))
 
 
-def _read(path: Path, accessions: set[str] | None = None) -> tuple[list[str], dict[str, list[dict[str, str]]]]:
+def _read(paths: list[Path], accessions: set[str] | None = None) -> dict[str, list[dict[str, str]]]:
+    """Rows of ``paths`` by accession number (of ``accessions`` only, when given)."""
     csv.field_size_limit(sys.maxsize)
-    with open(path, encoding="utf-8", newline="") as fh:
-        reader = csv.DictReader(fh, delimiter="\t")
-        by_acc: dict[str, list[dict[str, str]]] = {}
-        for row in reader:
-            acc = row[_KEY]
-            if accessions is None or acc in accessions:
-                by_acc.setdefault(acc, []).append(row)
-        return list(reader.fieldnames or []), by_acc
+    by_acc: dict[str, list[dict[str, str]]] = {}
+    for path in paths:
+        with open(path, encoding="utf-8", newline="") as fh:
+            for row in csv.DictReader(fh, delimiter="\t"):
+                acc = row[_KEY]
+                if accessions is None or acc in accessions:
+                    by_acc.setdefault(acc, []).append(row)
+    return by_acc
 
 
 def _pair(ours: list[dict[str, str]], sec: list[dict[str, str]], columns: tuple[str, ...]):
@@ -69,12 +70,12 @@ def _pair(ours: list[dict[str, str]], sec: list[dict[str, str]], columns: tuple[
         yield ours[best], s
 
 
-def compare_table(name: str, ours_path: Path, sec_path: Path, accessions: set[str]) -> TableReport:
+def compare_table(name: str, ours_path: Path, sec_paths: list[Path], accessions: set[str]) -> TableReport:
     table = next(t for t, f in SEC_FILES.items() if f == name)
     columns = tuple(c for c in sec_header(table) if c != _KEY and not c.endswith("_SK"))
     report = TableReport(name, columns)
-    _, ours = _read(ours_path, accessions)
-    _, sec = _read(sec_path, accessions)
+    ours = _read([ours_path], accessions)
+    sec = _read(sec_paths, accessions)
     report.rows_ours = sum(map(len, ours.values()))
     report.rows_sec = sum(map(len, sec.values()))
     for acc in sorted(accessions):
@@ -92,20 +93,20 @@ def compare(results: Path, sec_dir: Path) -> tuple[list[TableReport], set[str], 
     """Compare ``results/sec`` (or ``results`` itself, if it holds the TSVs) with ``sec_dir``."""
     ours_dir = results / "sec" if (results / "sec" / "SUBMISSION.tsv").is_file() else results
     ours_sub = ours_dir / "SUBMISSION.tsv"
-    sec_sub = find_sec_file(sec_dir, "SUBMISSION")
+    sec_sub = find_sec_files(sec_dir, "SUBMISSION")
     if not ours_sub.is_file():
         raise FileNotFoundError(f"no SUBMISSION.tsv in {ours_dir} (run form3 run first)")
-    if sec_sub is None:
+    if not sec_sub:
         raise FileNotFoundError(f"no SUBMISSION.tsv in {sec_dir}")
-    ours_acc = set(_read(ours_sub)[1]) - {""}  # a bare XML without accession cannot be matched
-    sec_acc = set(_read(sec_sub, ours_acc)[1])
+    ours_acc = set(_read([ours_sub])) - {""}  # a bare XML without accession cannot be matched
+    sec_acc = set(_read(sec_sub, ours_acc))
     both = ours_acc & sec_acc
     reports = []
     for name in SEC_FILES.values():
-        sec_path = find_sec_file(sec_dir, name)
-        if sec_path is None or not (ours_dir / f"{name}.tsv").is_file():
-            continue
-        reports.append(compare_table(name, ours_dir / f"{name}.tsv", sec_path, both))
+        sec_paths = find_sec_files(sec_dir, name)
+        if not sec_paths or not (ours_dir / f"{name}.tsv").is_file():
+            continue  # a sample set without the table (the SEC's samples have no NONDERIV_TRANS)
+        reports.append(compare_table(name, ours_dir / f"{name}.tsv", sec_paths, both))
     return reports, ours_acc, both
 
 

@@ -27,10 +27,11 @@ from tasks.checkpoint_format import SCHEMA
 from tasks.errors import FilingError
 from tasks.extract import parse_filing
 from tasks.serialize import filing_to_dict
-from tasks.tables import table_rows
+from tasks.tables import ADDED_FOR_FORMS_4_5, table_rows
 
 # The tables a Form 3 fills, as they were at FORM3_UNCHANGED_SINCE (tasks/version.py); tables
-# added since (Forms 4/5 transactions) are empty for a Form 3 and left out of its digest.
+# and columns added since (Forms 4/5 transactions, ADDED_FOR_FORMS_4_5) are empty or null for
+# a Form 3 and left out of its digest.
 FORM3_TABLES = (
     "submissions", "reporting_owners", "nonderiv_holdings", "deriv_holdings", "footnotes",
     "owner_signatures",
@@ -52,9 +53,19 @@ def output_digest(files: list[Path], schema: bool = True, tables: Iterable[str] 
         digest.update(json.dumps(filing_to_dict(filing), ensure_ascii=False, sort_keys=True).encode())
         rows = table_rows(filing)
         if tables is not None:
-            rows = {t: rows[t] for t in tables}
+            rows = {t: _without_added(t, rows[t]) for t in tables}
         digest.update(repr(sorted(rows.items())).encode())
     return digest.hexdigest()
+
+
+def _without_added(table: str, rows: list[tuple]) -> list[tuple]:
+    """Rows as they were before ``ADDED_FOR_FORMS_4_5``: those columns dropped, once checked
+    null (a value there would be a change to the record, not an addition)."""
+    n = len(ADDED_FOR_FORMS_4_5.get(table, ()))
+    if not n:
+        return rows
+    assert all(v is None for r in rows for v in r[-n:]), f"{table}: a Form 3 row has a Form 4/5 value"
+    return [r[:-n] for r in rows]
 
 
 def corpus_files(corpus: Path) -> list[Path]:

@@ -1,18 +1,22 @@
 """Our Parquet tables rendered as the SEC Insider Transactions Data Sets' TSV files.
 
-Pure: reads the final Parquet tables (pyarrow), writes ``SUBMISSION.tsv``, ``REPORTINGOWNER.tsv``,
-``NONDERIV_HOLDING.tsv``, ``DERIV_HOLDING.tsv``, ``FOOTNOTES.tsv``, ``OWNER_SIGNATURE.tsv`` in the
-SEC's layout, so ``pd.concat([pd.read_csv(sec, sep="\\t"), pd.read_csv(ours, sep="\\t")])`` is one
-clean table. The layout follows ``../shared/sec-datasets/`` (the SEC's readme, metadata and real
-2024 Q3 rows):
+Pure: reads the final Parquet tables (pyarrow), writes the SEC's eight files (``SUBMISSION.tsv``,
+``REPORTINGOWNER.tsv``, ``NONDERIV_HOLDING.tsv``, ``DERIV_HOLDING.tsv``, ``NONDERIV_TRANS.tsv``,
+``DERIV_TRANS.tsv``, ``FOOTNOTES.tsv``, ``OWNER_SIGNATURE.tsv``) in the SEC's layout, so
+``pd.concat([pd.read_csv(sec, sep="\t"), pd.read_csv(ours, sep="\t")])`` is one clean table.
+The layout follows ``../shared/sec-datasets/`` (the SEC's readme, metadata and real 2024 Q3
+rows of Forms 3, 4 and 5; ``docs/sec-layout.md`` says what was checked on which rows):
 
 - header line and column order of the SEC's files (the columns declared with ``sec`` in
-  ``tasks/tables.py``, in declaration order);
-- dates ``DD-MON-YYYY`` (``31-JUL-2024``); numbers as the SEC writes them (``1125983.0``,
-  ``12.25``); flags ``1``/``0`` ("True (1) … false (0)" in the readme, and the only values in
-  the real rows), ``NO_SECURITIES_OWNED`` derived from the holdings when not filed (the readme:
-  "derived value … based on the number of entries"); footnote lists ``F2, F3``; empty values
-  empty;
+  ``tasks/tables.py``, in declaration order, with the SEC's spellings: ``EXCERCISE_DATE``);
+- dates ``DD-MON-YYYY`` (``31-JUL-2024``); numbers rounded to two decimals and written as the
+  SEC writes them (``1125983.0``, ``12.25``, ``224.05`` for a filed ``224.048``: every SEC
+  NUMBER column is ``NUMBER(16,2)``); the Parquet tables keep the filed value;
+- flags spelled as the filing spells them: ``1``/``0`` or ``true``/``false`` (the real Form 4
+  rows have both; a Form 3's flags stay ``1``/``0``); ``NO_SECURITIES_OWNED`` of a Form 3
+  derived from the holdings when not filed (the readme: "derived value … based on the number
+  of entries"), of a Form 4/5 empty when not filed, as in the SEC's rows; footnote lists
+  ``F2, F3`` in document order; empty values empty;
 - ``*_SK`` surrogate keys numbered 1, 2, … down each file in output (manifest) order, so they
   are unique across the output and the same on every rerun of the same manifest;
 - text on one line (the SEC's rows drop line breaks inside remarks), UTF-8, tab-separated,
@@ -28,8 +32,10 @@ exact layout.
 
 from __future__ import annotations
 
+import math
 import sys
 from collections.abc import Iterable
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import BinaryIO
 
@@ -37,10 +43,16 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from tasks.tables import EXTENSION_FILES, SEC_FILES, TABLES, Column
+from tasks.model import FORM3_TYPES
+from tasks.tables import EXTENSION_FILES, FILED_TEXT, SEC_FILES, TABLES, Column
 
 # Tables whose rows say a filing holds securities (for the derived NO_SECURITIES_OWNED).
 _HOLDING_TABLES = ("nonderiv_holdings", "deriv_holdings")
+# Columns of no SEC file that the rendering of others needs (see _special; and every flag's
+# filed text, FILED_TEXT).
+_ALSO_READ = frozenset({"sha256", "rptowner_country", "document_type"})
+_FORM3 = pa.array(sorted(FORM3_TYPES), pa.string())
+_CENT = Decimal("0.01")
 BATCH_ROWS = 65_536
 
 
@@ -52,14 +64,14 @@ def sec_file_names() -> tuple[str, ...]:
 
 
 def sec_header(table: str) -> tuple[str, ...]:
-    """The SEC's column names of ``table``, in the SEC's order."""
-    return tuple(c.sec for c in TABLES[table] if c.sec)
+    """The SEC's column names of ``table``, in the SEC's order (and the SEC's spelling)."""
+    return tuple(c.sec_name for c in TABLES[table] if c.sec_name)
 
 
 def extension_header(table: str) -> tuple[str, ...]:
     _, keys = EXTENSION_FILES[table]
     by_name = {c.name: c for c in TABLES[table]}
-    return tuple(by_name[k].sec for k in keys) + tuple(c.ext for c in TABLES[table] if c.ext)
+    return tuple(by_name[k].sec_name for k in keys) + tuple(c.ext_name for c in TABLES[table] if c.ext)
 
 
 def _texts(col: pa.ChunkedArray | pa.Array) -> pa.Array:
@@ -102,16 +114,28 @@ def _dates(col: pa.ChunkedArray) -> pa.Array:
     return pc.fill_null(pc.take(texts, encoded.indices), "")
 
 
+def sec_number(x: float) -> str:
+    """One number as the SEC's TSVs print it: rounded to two decimals (its columns are Oracle
+    ``NUMBER(16,2)``, which rounds half away from zero on the decimal value), then written as
+    Python/pandas float text (``1125983.0``, ``12.25``, ``224.05`` for a filed ``224.048``).
+    The decimal is the float's shortest text, which is the filed text for every value of up
+    to 15 significant digits, so a filed ``2.675`` rounds to ``2.68`` (binary ``round`` says
+    2.67). Not a finite number (never in a filing, but a float can hold one): Python's text."""
+    if not math.isfinite(x):
+        return repr(x)
+    return repr(float(Decimal(repr(x)).quantize(_CENT, rounding=ROUND_HALF_UP)) + 0.0)  # no -0.0 in Oracle
+
+
 def _numbers(col: pa.ChunkedArray) -> pa.Array:
-    # The SEC writes Python/pandas float text: 1125983.0, 12.25, 0.0001. So Python's repr,
-    # once per distinct value (dictionary encoding keeps -0.0 apart from 0.0).
+    # Once per distinct value: a column holds few (share counts and prices repeat).
     encoded = col.combine_chunks().dictionary_encode()
-    texts = pa.array([repr(x) for x in encoded.dictionary.to_pylist()], pa.string())
+    texts = pa.array([sec_number(x) for x in encoded.dictionary.to_pylist()], pa.string())
     return pc.fill_null(pc.take(texts, encoded.indices), "")
 
 
-def _flags(col: pa.ChunkedArray) -> pa.Array:
-    return pc.fill_null(pc.if_else(col, "1", "0"), "")
+def _flags(col: pa.ChunkedArray | pa.Array) -> pa.Array:
+    """``1``/``0``; null stays null."""
+    return pc.if_else(col, "1", "0")
 
 
 def _render(column: Column, col: pa.ChunkedArray) -> pa.Array:
@@ -121,7 +145,7 @@ def _render(column: Column, col: pa.ChunkedArray) -> pa.Array:
     if pa.types.is_floating(t):
         return _numbers(col)
     if pa.types.is_boolean(t):
-        return _flags(col)
+        return pc.fill_null(_flags(col), "")  # ours (X0508 address flags): 1/0
     if pa.types.is_integer(t):
         return pc.fill_null(pc.cast(col, pa.string()), "None")  # str(x), as the csv module wrote
     return _texts(col)
@@ -166,9 +190,14 @@ def _special(table: str, column: Column, part: pa.Table, ctx: dict) -> pa.Array 
         ctx["next_sk"] = start + part.num_rows
         return pc.cast(pa.array(range(start, start + part.num_rows), pa.int64()), pa.string())
     if name == "no_securities_owned":
-        filed = part[name]
+        # Derived when not filed on a Form 3 only: the SEC leaves a Form 4/5's empty.
         holds = pc.is_in(part["sha256"], value_set=ctx["held"])
-        return pc.if_else(pc.is_null(filed), pc.if_else(holds, "0", "1"), pc.if_else(filed, "1", "0"))
+        form3 = pc.is_in(part["document_type"], value_set=_FORM3)
+        derived = pc.if_else(form3, pc.if_else(holds, "0", "1"), pa.scalar(None, pa.string()))
+        return pc.coalesce(_flags(part[name]), derived, "")
+    if f"{name}{FILED_TEXT}" in part.column_names:
+        # The flag as spelled in the filing (1, false, …), as the SEC prints it.
+        return _texts(pc.coalesce(part[f"{name}{FILED_TEXT}"], _flags(part[name])))
     if name == "rptowner_state":
         state = pc.coalesce(part["rptowner_state"], part["rptowner_country"])
         return _texts(state)
@@ -181,7 +210,7 @@ def write_sec_tsv(tables: dict[str, Path], targets: dict[str, Path]) -> dict[str
     counts: dict[str, int] = {}
     held = _holders(tables)
     for table, columns in TABLES.items():
-        sec_cols = [c for c in columns if c.sec]
+        sec_cols = [c for c in columns if c.sec_name]
         jobs: list[tuple[str, list[Column], tuple[str, ...]]] = [
             (f"{SEC_FILES[table]}.tsv", sec_cols, sec_header(table))
         ]
@@ -191,7 +220,10 @@ def write_sec_tsv(tables: dict[str, Path], targets: dict[str, Path]) -> dict[str
             ext_cols = [by_name[k] for k in keys] + [c for c in columns if c.ext]
             jobs.append((f"{name}.tsv", ext_cols, extension_header(table)))
         names = {c.name for c in columns}
-        needed = [c.name for c in columns if c.name in {"sha256", "rptowner_country"} or any(c in cols for _, cols, _ in jobs)]
+        needed = [
+            c.name for c in columns
+            if c.name in _ALSO_READ or c.name.endswith(FILED_TEXT) or any(c in cols for _, cols, _ in jobs)
+        ]
         assert "sha256" in names
         handles = {file: open(targets[file], "wb") for file, _, _ in jobs}
         try:

@@ -1,12 +1,14 @@
 """Filings synthesised for the SEC sample accessions, from the SEC's own rows' values.
 
-``../shared/sec-datasets/*.sample.tsv`` hold the SEC's 2024 Q3 rows for 40 Form 3 accessions;
-our corpus has none of those filings. For each accession this writes an EDGAR full-submission
-``.txt`` whose SEC header and ownership XML carry exactly the values of the SEC's rows
-(SUBMISSION, NONDERIV_HOLDING, DERIV_HOLDING, OWNER_SIGNATURE), in the form a filer writes them
-(ISO dates, ``1125983`` for ``1125983.0``, footnote references as ``<footnoteId>``). Holdings go in
-the order of the SEC's surrogate keys. What the samples lack (the reporting owner, footnote
-texts) is filled with plain fictional values that no test compares with the SEC.
+``../shared/sec-datasets/*.sample.tsv`` hold the SEC's 2024 Q3 rows for 40 Form 3 accessions,
+``*.form4.sample.tsv`` for 65 Form 4, 4/A, 5 and 5/A accessions (5 of them real filings of
+``../shared/form345-corpus``; the others are in no corpus). For each accession this writes an
+EDGAR full-submission ``.txt`` whose SEC header and ownership XML carry exactly the values of
+the SEC's rows (SUBMISSION, NONDERIV_HOLDING, DERIV_HOLDING, DERIV_TRANS, OWNER_SIGNATURE), in
+the form a filer writes them (ISO dates, ``1125983`` for ``1125983.0``, flags spelled as the SEC
+printed them, footnote references as ``<footnoteId>`` in the SEC's order). Rows go in the order
+of the SEC's surrogate keys. What the samples lack (the reporting owner, footnote texts) is
+filled with plain fictional values that no test compares with the SEC.
 """
 
 from __future__ import annotations
@@ -19,13 +21,21 @@ from xml.sax.saxutils import escape
 SEC_DATASETS = Path(__file__).resolve().parents[1].parent / "shared" / "sec-datasets"
 
 
-def read_sample(name: str, sec_dir: Path = SEC_DATASETS) -> list[dict[str, str]]:
-    with open(sec_dir / f"{name}.sample.tsv", encoding="utf-8", newline="") as fh:
+FORM3, FORM4 = "", "form4."  # which sample set: sample_path's infix
+
+
+def sample_path(name: str, kind: str = FORM3, sec_dir: Path = SEC_DATASETS) -> Path:
+    """``NAME.sample.tsv`` (Form 3 rows) or ``NAME.form4.sample.tsv`` (Forms 4 and 5)."""
+    return sec_dir / f"{name}.{kind}sample.tsv"
+
+
+def read_sample(name: str, sec_dir: Path = SEC_DATASETS, kind: str = FORM3) -> list[dict[str, str]]:
+    with open(sample_path(name, kind, sec_dir), encoding="utf-8", newline="") as fh:
         return list(csv.DictReader(fh, delimiter="\t"))
 
 
-def header_line(name: str, sec_dir: Path = SEC_DATASETS) -> bytes:
-    with open(sec_dir / f"{name}.sample.tsv", "rb") as fh:
+def header_line(name: str, sec_dir: Path = SEC_DATASETS, kind: str = FORM3) -> bytes:
+    with open(sample_path(name, kind, sec_dir), "rb") as fh:
         return fh.readline()
 
 
@@ -63,14 +73,20 @@ def _nonderivative(row: dict[str, str]) -> str:
     return (
         "        <nonDerivativeHolding>\n"
         + _value("securityTitle", row, "SECURITY_TITLE", pad="            ")
-        + "            <postTransactionAmounts>\n"
-        + _value("sharesOwnedFollowingTransaction", row, "SHRS_OWND_FOLWNG_TRANS", "number", "                ")
-        + _value("valueOwnedFollowingTransaction", row, "VALU_OWND_FOLWNG_TRANS", "number", "                ")
-        + "            </postTransactionAmounts>\n            <ownershipNature>\n"
+        + _post_amounts(row)
+        + "            <ownershipNature>\n"
         + _value("directOrIndirectOwnership", row, "DIRECT_INDIRECT_OWNERSHIP", pad="                ")
         + _value("natureOfOwnership", row, "NATURE_OF_OWNERSHIP", pad="                ")
         + "            </ownershipNature>\n        </nonDerivativeHolding>\n"
     )
+
+
+def _post_amounts(row: dict[str, str], pad: str = "            ") -> str:
+    inner = (
+        _value("sharesOwnedFollowingTransaction", row, "SHRS_OWND_FOLWNG_TRANS", "number", pad + "    ")
+        + _value("valueOwnedFollowingTransaction", row, "VALU_OWND_FOLWNG_TRANS", "number", pad + "    ")
+    )
+    return f"{pad}<postTransactionAmounts>\n{inner}{pad}</postTransactionAmounts>\n" if inner else ""
 
 
 def _derivative(row: dict[str, str]) -> str:
@@ -84,10 +100,58 @@ def _derivative(row: dict[str, str]) -> str:
         + _value("underlyingSecurityTitle", row, "UNDLYNG_SEC_TITLE", pad="                ")
         + _value("underlyingSecurityShares", row, "UNDLYNG_SEC_SHARES", "number", "                ")
         + _value("underlyingSecurityValue", row, "UNDLYNG_SEC_VALUE", "number", "                ")
-        + "            </underlyingSecurity>\n            <ownershipNature>\n"
+        + "            </underlyingSecurity>\n"
+        + _post_amounts(row)  # a Form 4/5 holding's (a Form 3's has none)
+        + "            <ownershipNature>\n"
         + _value("directOrIndirectOwnership", row, "DIRECT_INDIRECT_OWNERSHIP", pad="                ")
         + _value("natureOfOwnership", row, "NATURE_OF_OWNERSHIP", pad="                ")
         + "            </ownershipNature>\n        </derivativeHolding>\n"
+    )
+
+
+def _plain(tag: str, text: str, pad: str) -> str:
+    """``<tag>text</tag>`` (a flag or a coding element: no ``<value>``), or "" when empty."""
+    return f"{pad}<{tag}>{escape(text)}</{tag}>\n" if text else ""
+
+
+def _coding(row: dict[str, str], pad: str) -> str:
+    inner = (
+        _plain("transactionFormType", row["TRANS_FORM_TYPE"], pad + "    ")
+        + _plain("transactionCode", row["TRANS_CODE"], pad + "    ")
+        + _plain("equitySwapInvolved", row["EQUITY_SWAP_INVOLVED"], pad + "    ")
+        + "".join(f'{pad}    <footnoteId id="{f}"/>\n' for f in _ids(row["EQUITY_SWAP_TRANS_CD_FN"]))
+    )
+    return f"{pad}<transactionCoding>\n{inner}{pad}</transactionCoding>\n" if inner else ""
+
+
+def _derivative_transaction(row: dict[str, str]) -> str:
+    p, q = "            ", "                "
+    return (
+        "        <derivativeTransaction>\n"
+        + _value("securityTitle", row, "SECURITY_TITLE", pad=p)
+        + _value("conversionOrExercisePrice", row, "CONV_EXERCISE_PRICE", "number", p)
+        + _value("transactionDate", row, "TRANS_DATE", "date", p)
+        + _value("deemedExecutionDate", row, "DEEMED_EXECUTION_DATE", "date", p)
+        + _coding(row, p)
+        + _value("transactionTimeliness", row, "TRANS_TIMELINESS", pad=p)
+        + f"{p}<transactionAmounts>\n"
+        + _value("transactionShares", row, "TRANS_SHARES", "number", q)
+        + _value("transactionTotalValue", row, "TRANS_TOTAL_VALUE", "number", q)
+        + _value("transactionPricePerShare", row, "TRANS_PRICEPERSHARE", "number", q)
+        + _value("transactionAcquiredDisposedCode", row, "TRANS_ACQUIRED_DISP_CD", pad=q)
+        + f"{p}</transactionAmounts>\n"
+        + _value("exerciseDate", row, "EXCERCISE_DATE", "date", p)  # the SEC's spelling
+        + _value("expirationDate", row, "EXPIRATION_DATE", "date", p)
+        + f"{p}<underlyingSecurity>\n"
+        + _value("underlyingSecurityTitle", row, "UNDLYNG_SEC_TITLE", pad=q)
+        + _value("underlyingSecurityShares", row, "UNDLYNG_SEC_SHARES", "number", q)
+        + _value("underlyingSecurityValue", row, "UNDLYNG_SEC_VALUE", "number", q)
+        + f"{p}</underlyingSecurity>\n"
+        + _post_amounts(row, p)
+        + f"{p}<ownershipNature>\n"
+        + _value("directOrIndirectOwnership", row, "DIRECT_INDIRECT_OWNERSHIP", pad=q)
+        + _value("natureOfOwnership", row, "NATURE_OF_OWNERSHIP", pad=q)
+        + f"{p}</ownershipNature>\n        </derivativeTransaction>\n"
     )
 
 
@@ -101,10 +165,11 @@ def _by_accession(rows: list[dict[str, str]], sk: str | None = None) -> dict[str
     return out
 
 
-def filing_text(sub: dict[str, str], nonderiv: list, deriv: list, signatures: list, k: int) -> str:
+def filing_text(sub: dict[str, str], nonderiv: list, deriv: list, signatures: list, k: int,
+                deriv_trans: list = ()) -> str:
     acc = sub["ACCESSION_NUMBER"]
     fns = sorted(
-        {f for r in nonderiv + deriv for c, v in r.items() if c.endswith("_FN") for f in _ids(v)},
+        {f for r in [*nonderiv, *deriv, *deriv_trans] for c, v in r.items() if c.endswith("_FN") for f in _ids(v)},
         key=lambda f: int(f[1:]),
     )
     owner_cik = f"{9_000_000_000 + k:010d}"
@@ -115,6 +180,9 @@ def filing_text(sub: dict[str, str], nonderiv: list, deriv: list, signatures: li
         f"    <periodOfReport>{_iso(sub['PERIOD_OF_REPORT'])}</periodOfReport>\n"
         + (f"    <dateOfOriginalSubmission>{_iso(sub['DATE_OF_ORIG_SUB'])}</dateOfOriginalSubmission>\n" if sub["DATE_OF_ORIG_SUB"] else "")
         + (f"    <noSecuritiesOwned>{flag}</noSecuritiesOwned>\n" if flag else "")
+        + _plain("notSubjectToSection16", sub["NOT_SUBJECT_SEC16"], "    ")
+        + _plain("form3HoldingsReported", sub["FORM3_HOLDINGS_REPORTED"], "    ")
+        + _plain("form4TransactionsReported", sub["FORM4_TRANS_REPORTED"], "    ")
         + "    <issuer>\n"
         f"        <issuerCik>{sub['ISSUERCIK']}</issuerCik>\n"
         f"        <issuerName>{escape(sub['ISSUERNAME'])}</issuerName>\n"
@@ -131,7 +199,11 @@ def filing_text(sub: dict[str, str], nonderiv: list, deriv: list, signatures: li
         "            <isDirector>1</isDirector>\n        </reportingOwnerRelationship>\n"
         "    </reportingOwner>\n"
         + ("    <nonDerivativeTable>\n" + "".join(map(_nonderivative, nonderiv)) + "    </nonDerivativeTable>\n" if nonderiv else "")
-        + ("    <derivativeTable>\n" + "".join(map(_derivative, deriv)) + "    </derivativeTable>\n" if deriv else "")
+        + (
+            "    <derivativeTable>\n" + "".join(map(_derivative_transaction, deriv_trans))
+            + "".join(map(_derivative, deriv)) + "    </derivativeTable>\n"
+            if deriv or deriv_trans else ""
+        )
         + ("    <footnotes>\n" + "".join(f'        <footnote id="{f}">Footnote {f} of {acc}.</footnote>\n' for f in fns) + "    </footnotes>\n" if fns else "")
         + (f"    <remarks>{escape(sub['REMARKS'])}</remarks>\n" if sub["REMARKS"] else "")
         + "".join(
@@ -155,16 +227,22 @@ def filing_text(sub: dict[str, str], nonderiv: list, deriv: list, signatures: li
     )
 
 
-def write_sample_filings(out_dir: Path, sec_dir: Path = SEC_DATASETS) -> Path:
-    """Write one ``<accession>.txt`` per SEC sample accession and a manifest; return it."""
+def write_sample_filings(out_dir: Path, sec_dir: Path = SEC_DATASETS, kind: str = FORM3,
+                         skip: frozenset[str] = frozenset()) -> Path:
+    """Write one ``<accession>.txt`` per SEC sample accession of the ``kind`` (but those in
+    ``skip``: real filings used instead) and a manifest; return the manifest."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    nonderiv = _by_accession(read_sample("NONDERIV_HOLDING", sec_dir), "NONDERIV_HOLDING_SK")
-    deriv = _by_accession(read_sample("DERIV_HOLDING", sec_dir), "DERIV_HOLDING_SK")
-    signatures = _by_accession(read_sample("OWNER_SIGNATURE", sec_dir))
+    nonderiv = _by_accession(read_sample("NONDERIV_HOLDING", sec_dir, kind), "NONDERIV_HOLDING_SK")
+    deriv = _by_accession(read_sample("DERIV_HOLDING", sec_dir, kind), "DERIV_HOLDING_SK")
+    trans = _by_accession(read_sample("DERIV_TRANS", sec_dir, kind), "DERIV_TRANS_SK") if kind == FORM4 else {}
+    signatures = _by_accession(read_sample("OWNER_SIGNATURE", sec_dir, kind))
     paths = []
-    for k, sub in enumerate(read_sample("SUBMISSION", sec_dir)):
+    for k, sub in enumerate(read_sample("SUBMISSION", sec_dir, kind)):
         acc = sub["ACCESSION_NUMBER"]
-        text = filing_text(sub, nonderiv.get(acc, []), deriv.get(acc, []), signatures.get(acc, []), k)
+        if acc in skip:
+            continue
+        text = filing_text(sub, nonderiv.get(acc, []), deriv.get(acc, []), signatures.get(acc, []), k,
+                           trans.get(acc, []))
         path = out_dir / f"{acc}.txt"
         path.write_text(text, encoding="utf-8")
         paths.append(path)

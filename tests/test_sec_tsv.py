@@ -22,11 +22,9 @@ import pytest
 from lxml import etree
 
 from tasks.extract import parse_filing
-from tasks.parser import _reporting_owner, load_xml
 from tasks.sec_tsv import sec_header
 from tasks.serialize import filing_to_dict
 from flows.publishing import publish_files
-from tasks.submission import split_submission
 from tests.conftest import REPO
 from tests.sec_samples import SEC_DATASETS, header_line, read_sample, write_sample_filings
 
@@ -137,14 +135,18 @@ def test_values_follow_the_secs_formats(sample_results: Path, corpus_results: Pa
     # The patterns are the SEC's: its own rows pass them...
     for name in SAMPLE_TABLES:
         assert _check_formats(SEC_DATASETS / f"{name}.sample.tsv", name) > 0
-    # ...and so does every value we write, for the sample accessions and the 104 real Form 3s.
+    # ...and so does every value we write, for the sample accessions and the Form 3 corpus (104
+    # real Forms 3 and 9 Forms 4/4/A).
     for results in (sample_results, corpus_results):
         for name in ("SUBMISSION", "REPORTINGOWNER", "NONDERIV_HOLDING", "DERIV_HOLDING", "FOOTNOTES", "OWNER_SIGNATURE"):
             assert _check_formats(results / "sec" / f"{name}.tsv", name) > 0, name
     subs = _rows(corpus_results / "sec" / "SUBMISSION.tsv")
     assert len(subs) == 113  # 104 Form 3s and, since parser version 3, the 9 Forms 4/5
     assert sum(r["ACCESSION_NUMBER"] == "" for r in subs) == 5
-    assert {r["NO_SECURITIES_OWNED"] for r in subs} == {"0", "1"}
+    form3 = {r["DOCUMENT_TYPE"] in ("3", "3/A") for r in subs}
+    assert form3 == {True, False}
+    assert {r["NO_SECURITIES_OWNED"] for r in subs if r["DOCUMENT_TYPE"] in ("3", "3/A")} == {"0", "1"}
+    assert {r["NO_SECURITIES_OWNED"] for r in subs if r["DOCUMENT_TYPE"] not in ("3", "3/A")} == {""}
     # A real multi-footnote list, the SEC's way.
     deriv = _rows(corpus_results / "sec" / "DERIV_HOLDING.tsv")
     assert any(", " in r["EXERCISE_DATE_FN"] or ", " in r["SECURITY_TITLE_FN"] for r in deriv)
@@ -233,13 +235,12 @@ def test_compare_sec_on_the_corpus_finds_no_common_accession(corpus_results: Pat
 # ---------------------------------------------------------------------------------------------
 
 def _owner_blocks(path: Path) -> list:
-    _, xml = split_submission(path.read_bytes())
-    return [_reporting_owner(el) for el in load_xml(xml) if el.tag == "reportingOwner"]
+    return list(parse_filing(path.read_bytes()).document.reporting_owners)
 
 
 def test_x0508_owner_block_of_a_real_form4a(corpus) -> None:
-    """The corpus's X0508 documents are Form 4/4A (refused as filings); their owner block is
-    the same REPORTING_OWNER type as a Form 3's, so the owner parser is tested on it directly."""
+    """The corpus's X0508 documents are Form 4/4A; their owner block is the same
+    REPORTING_OWNER type as a Form 3's."""
     (lam,) = _owner_blocks(corpus / "filings" / "0000707549-25-000004.txt")
     assert (lam.cik, lam.name, lam.street1, lam.street2, lam.city, lam.state, lam.zip_code) == (
         "0001779037", "Ahmed Sohail U", "C/O LAM RESEARCH CORPORATION", "4650 CUSHING PARKWAY",
@@ -403,7 +404,7 @@ def test_rows_are_written_as_the_csv_module_writes_them(tmp_path: Path) -> None:
         if v is None:
             return ""
         if column.type == pa.float64():
-            return repr(v)
+            return sec_tsv.sec_number(v)  # repr of the value rounded to two decimals
         if column.type == pa.date32():
             return v.strftime("%d-%b-%Y").upper()
         if column.type == pa.bool_():
