@@ -176,3 +176,12 @@ def test_a_store_of_the_form3_parser_is_reused_after_upgrading(tmp_path: Path) -
     # And again: the legacy batches are indexed once (a marked line), not re-read.
     assert publish_files(upgraded, paths, batch_size=9) == after
     assert sum('"legacy":true' in line for line in store.index_path.read_text().splitlines()) == 7
+
+
+def test_the_json_is_named_for_its_forms() -> None:
+    from flows.outputs import json_name
+
+    assert json_name([]) == json_name(["3", "3/A"]) == "parsed_form3.json"
+    assert json_name(["4/A", "4"]) == "parsed_form4.json"
+    assert json_name(["5", "3/A", "4"]) == json_name(["3", "4", "5", "5/A", "4/A"]) == "parsed_form345.json"
+    assert json_name(["5/A", "4"]) == "parsed_form45.json"
