@@ -1,7 +1,7 @@
 """A worker's per-filing cost against the bare loop, and the publishing cost, in one process.
 
 For the first N filings of a synthetic set (``benchmarks/flow_bench.py`` keeps them under
-``/var/tmp/form3-bench/<N>``), in one run:
+``/var/tmp/form3-bench/<MIX>/<N>``, by default EDGAR's mix of Forms 3, 4 and 5), in one run:
 
 - bare loop: read + ``tasks.extract.parse_filing`` per filing, writing nothing (as flow_bench);
 - worker: ``tasks.batch.extract_items`` over batches of ``--batch-size`` and
@@ -48,7 +48,7 @@ from tasks.errors import FilingError  # noqa: E402
 from tasks.extract import parse_filing, sha256_of  # noqa: E402
 from tasks.reading import DEFAULT_MAX_BYTES, read_filing  # noqa: E402
 
-DEFAULT_SET = Path("/var/tmp/form3-bench/10000")
+DEFAULT_SET = Path("/var/tmp/form3-bench/edgar/10000")  # flow_bench's EDGAR mix
 
 
 def bare_loop(locations: list[str]) -> float:

@@ -16,9 +16,11 @@ would be counted: the workers' last sampled ``rchar`` is subtracted once they ar
 child too short-lived to be sampled stays counted (an overestimate, never an underestimate).
 The run's own ``phase_seconds`` (plan, extract, publish) come from its ``run_summary.json``.
 
-Synthetic filings are generated once per size and kept under ``--data-dir`` (outside the
-repository) for the next run; a set is used only once its generation finished (``.complete``).
-One million filings take several minutes to write and ~7.5 GB on disk.
+Synthetic filings (``data/make_sample.py``; by default ``--mix edgar``: Forms 3, 4, 5 and
+amendments in the proportions of a real quarter, 2024 Q3) are generated once per mix and size
+and kept under ``--data-dir``/MIX/N (outside the repository) for the next run; a set is used
+only once its generation finished (``.complete``). One million filings take several minutes to
+write and ~8 GB on disk. The run's filings by form type are printed from its summary.
 
 Prints figures; asserts nothing. Last line, for the largest size:
 ``flow_vs_loop=… rerun_vs_cold=… peak_rss_mb=… flow_read_fraction=…``
@@ -67,9 +69,9 @@ def _generator() -> ModuleType:
     return module
 
 
-def ensure_set(data_dir: Path, n: int) -> Path:
-    """The manifest of the ``n``-filing set under ``data_dir/n``, generated if not there yet."""
-    set_dir = data_dir / str(n)
+def ensure_set(data_dir: Path, n: int, mix: str = "edgar") -> Path:
+    """The manifest of the ``n``-filing set under ``data_dir/mix/n``, generated if not there yet."""
+    set_dir = data_dir / mix / str(n)
     manifest = set_dir / "manifest.csv"
     if (set_dir / COMPLETE).exists():
         return manifest
@@ -77,7 +79,7 @@ def ensure_set(data_dir: Path, n: int) -> Path:
     print(f"[{n}] generating into {set_dir} ({free / 2**30:.0f} GB free; ~7.5 KB a filing)", flush=True)
     shutil.rmtree(set_dir, ignore_errors=True)  # a partial set from an interrupted generation
     start = time.perf_counter()
-    _generator().make(set_dir / "filings", manifest, n, seed=SEED)
+    _generator().make(set_dir / "filings", manifest, n, seed=SEED, mix=mix)
     (set_dir / COMPLETE).write_text(f"{time.perf_counter() - start:.1f}\n")
     print(f"[{n}] generated in {time.perf_counter() - start:.1f} s", flush=True)
     return manifest
@@ -197,6 +199,8 @@ def measure(n: int, manifest: Path, results: Path, env: dict[str, str]) -> dict[
         f"peak RSS {cold.peak_rss_mb:.0f} MB, read {cold.read_bytes / MB:.1f} MB, "
         f"CPU {cold.cpu_seconds:.1f} s | {_load()}", flush=True,
     )
+    forms = ", ".join(f"{form} {c['filings']}" for form, c in cold.summary.get("forms", {}).items())
+    print(f"[{n}] by form: {forms} | JSON {cold.summary.get('json_file')}", flush=True)
     rerun = timed_run(manifest, results, env)
     print(
         f"[{n}] rerun {rerun.seconds:7.2f} s | phases {rerun.phases} | cached {rerun.summary['cached']} "
@@ -218,12 +222,14 @@ def main() -> None:
     ap.add_argument("--filings", type=int, nargs="+", default=[1000], help="set sizes to measure")
     ap.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR,
                     help=f"where generated sets are kept, one folder per size (default {DEFAULT_DATA_DIR})")
+    ap.add_argument("--mix", choices=("edgar", "form3"), default="edgar",
+                    help="the filings: EDGAR's mix of Forms 3, 4, 5 (default) or Form 3s only")
     ap.add_argument("--keep-results", action="store_true",
                     help="keep each size's results/ and checkpoints (DATA_DIR/N/results)")
     args = ap.parse_args()
 
     args.data_dir.mkdir(parents=True, exist_ok=True)
-    manifests = {n: ensure_set(args.data_dir, n) for n in args.filings}
+    manifests = {n: ensure_set(args.data_dir, n, args.mix) for n in args.filings}
     home = Path(tempfile.mkdtemp(prefix="prefect-home-", dir=args.data_dir))
     env = dict(os.environ, PREFECT_HOME=str(home), PREFECT_SERVER_ANALYTICS_ENABLED="false")
     os.environ.update(PREFECT_HOME=str(home))
@@ -235,7 +241,7 @@ def main() -> None:
             print(f"prefect server start-up: {time.perf_counter() - t0:.1f} s (once, not in the runs)", flush=True)
             env["PREFECT_API_URL"] = api_url
             for n in args.filings:
-                results = args.data_dir / str(n) / "results"
+                results = args.data_dir / args.mix / str(n) / "results"
                 ratios[n] = measure(n, manifests[n], results, env)
                 if not args.keep_results:
                     shutil.rmtree(results, ignore_errors=True)

@@ -21,6 +21,7 @@ Standard library only. Run ``python data/make_sample.py --help``.
 import argparse
 import binascii
 import csv
+import dataclasses
 import os
 import random
 import sys
@@ -48,6 +49,7 @@ MANIFEST_FIELDS = (
     "n_footnotes",
     "no_securities_owned",
 )
+MIX_FIELDS = ("n_nonderivative_transactions", "n_derivative_transactions")
 
 # --------------------------------------------------------------------------------------------
 # Word lists: invented names, combined at random; phone numbers all use the fictional 555.
@@ -311,6 +313,14 @@ class Filing:
     attorney: str
     graphic_blob: bytes = b""
     signature_dates: list[date] = field(default_factory=list)
+    # Forms 4 and 5 and the amendments (the Form 3 defaults leave a Form 3 as it always was).
+    form: str = "3"
+    original_submission: date | None = None  # dateOfOriginalSubmission of an amendment
+    aff10b5_one: bool | None = None  # None: absent (schemas before X0508)
+    not_subject_to_16: bool | None = None
+    form5_flags: tuple[bool, bool] | None = None  # form3HoldingsReported, form4TransactionsReported
+    nonderivative_trans: list["Transaction"] = field(default_factory=list)
+    derivative_trans: list["Transaction"] = field(default_factory=list)
 
 
 class ManifestFacts(NamedTuple):
@@ -323,6 +333,9 @@ class ManifestFacts(NamedTuple):
     n_derivative_holdings: int
     n_footnotes: int
     no_securities_owned: bool
+    form_type: str = "3"
+    n_nonderivative_transactions: int = 0
+    n_derivative_transactions: int = 0
 
 
 class Footnotes:
@@ -726,7 +739,7 @@ def _former_section(title: str, name: str, when: str) -> str:
     return f"\t{title}:\t\n\t\tFORMER CONFORMED NAME:\t{name}\n\t\tDATE OF NAME CHANGE:\t{when}"
 
 
-def _owner_block(owner: Owner, issuer: Issuer, film: int) -> str:
+def _owner_block(owner: Owner, issuer: Issuer, film: int, form: str = "3") -> str:
     who = owner.who
     data = (f"\tOWNER DATA:\t\n\t\tCOMPANY CONFORMED NAME:\t\t\t{who.name}\n"
             f"\t\tCENTRAL INDEX KEY:\t\t\t{who.cik}")
@@ -735,7 +748,7 @@ def _owner_block(owner: Owner, issuer: Issuer, film: int) -> str:
                  "\n\t\tFISCAL YEAR END:\t\t\t1231")
     sections = [
         data,
-        "\tFILING VALUES:\n\t\tFORM TYPE:\t\t3\n\t\tSEC ACT:\t\t1934 Act\n"
+        f"\tFILING VALUES:\n\t\tFORM TYPE:\t\t{form}\n\t\tSEC ACT:\t\t1934 Act\n"
         f"\t\tSEC FILE NUMBER:\t{issuer.file_number}\n\t\tFILM NUMBER:\t\t{film}",
     ]
     if owner.business_address:
@@ -771,12 +784,13 @@ def render_header(filing: Filing, document_count: int) -> str:
     top = (
         f"<SEC-DOCUMENT>{acc}.txt : {filed}\n<SEC-HEADER>{acc}.hdr.sgml : {filed}\n"
         f"<ACCEPTANCE-DATETIME>{filing.accepted}\nACCESSION NUMBER:\t\t{acc}\n"
-        f"CONFORMED SUBMISSION TYPE:\t3\nPUBLIC DOCUMENT COUNT:\t\t{document_count}\n"
+        f"CONFORMED SUBMISSION TYPE:\t{filing.form}\nPUBLIC DOCUMENT COUNT:\t\t{document_count}\n"
         f"CONFORMED PERIOD OF REPORT:\t{filing.period:%Y%m%d}\nFILED AS OF DATE:\t\t{filed}\n"
         f"DATE AS OF CHANGE:\t\t{filed}\n\n"
     )
     # joint filers get consecutive film numbers
-    blocks = [_owner_block(o, filing.issuer, filing.film_number + i) for i, o in enumerate(filing.owners)]
+    blocks = [_owner_block(o, filing.issuer, filing.film_number + i, filing.form)
+              for i, o in enumerate(filing.owners)]
     blocks.append(_issuer_block(filing.issuer))
     return top + "\n\n".join(blocks) + "\n</SEC-HEADER>\n"
 
@@ -895,6 +909,8 @@ def _signature(owner: Owner, day: date) -> str:
 
 def render_xml(filing: Filing) -> str:
     """The ownershipDocument exactly as EDGAR shows it between ``<XML>`` and ``</XML>``."""
+    if filing.form not in ("3", "3/A"):
+        return render_xml_45(filing)
     issuer, style = filing.issuer, filing.style
     if filing.flag_style == "tf":
         no_securities = "true" if filing.no_securities else "false"
@@ -902,8 +918,12 @@ def render_xml(filing: Filing) -> str:
         no_securities = str(int(filing.no_securities))
     parts: list[str | None] = [
         "    <schemaVersion>X0206</schemaVersion>",
-        "    <documentType>3</documentType>",
+        f"    <documentType>{filing.form}</documentType>",
         f"    <periodOfReport>{_iso(filing.period)}</periodOfReport>",
+    ]
+    if filing.original_submission is not None:
+        parts.append(f"    <dateOfOriginalSubmission>{_iso(filing.original_submission)}</dateOfOriginalSubmission>")
+    parts += [
         f"    <noSecuritiesOwned>{no_securities}</noSecuritiesOwned>",
         f"    <issuer>\n        <issuerCik>{issuer.cik}</issuerCik>\n"
         f"        <issuerName>{esc(issuer.name)}</issuerName>\n"
@@ -997,7 +1017,7 @@ def uuencode(name: str, blob: bytes) -> str:
 def render_filing(filing: Filing) -> bytes:
     """The complete ``<SEC-DOCUMENT>`` text of one filing: ASCII with LF line ends."""
     xml = f"<XML>\n{render_xml(filing)}</XML>\n"
-    documents = [_document("3", 1, filing.xml_filename, filing.style.description, xml)]
+    documents = [_document(filing.form, 1, filing.xml_filename, filing.style.description, xml)]
     lead = filing.owners[0].who.display
     stem = "".join(ch for ch in lead.lower() if ch.isalnum()) + "poa"
     if filing.attachments == "poa":
@@ -1022,7 +1042,353 @@ def facts(filing: Filing) -> ManifestFacts:
         n_derivative_holdings=len(filing.derivative),
         n_footnotes=len(filing.footnotes),
         no_securities_owned=filing.no_securities,
+        form_type=filing.form,
+        n_nonderivative_transactions=len(filing.nonderivative_trans),
+        n_derivative_transactions=len(filing.derivative_trans),
     )
+
+
+# --------------------------------------------------------------------------------------------
+# Forms 4 and 5 and the amendments: EDGAR's mix of a real quarter
+# --------------------------------------------------------------------------------------------
+
+# Submissions per form type in the SEC's 2024 Q3 Insider Transactions data set (its SUBMISSION
+# table): the proportions of ``--mix edgar``. 3/A and 5/A are too rare there to weigh; they
+# occur in the showcase below.
+EDGAR_MIX = (("4", 32_530), ("3", 2_866), ("4/A", 520), ("5", 62))
+# Filings 0-9 of the mix are one of each form and feature (so any mixed set of 10 or more
+# holds all of them); from filing 10 on, forms are drawn by EDGAR_MIX.
+SHOWCASE = (
+    ("4", ("fn_only_price", "long_price", "deemed", "timeliness", "derivative")),
+    ("4", ("swap", "no_coding", "total_value", "underlying_value", "derivative")),
+    ("5", ("holdings_only",)),
+    ("4/A", ("derivative",)),
+    ("3", ()),
+    ("4", ("direct_and_indirect", "no_aff10b5one", "value_owned")),
+    ("5/A", ("late_form4",)),
+    ("3/A", ()),
+    ("4", ("tranches",)),
+    ("5", ("late_form4", "derivative")),
+)
+TRANS_CODES = (("S", 30), ("A", 20), ("M", 12), ("F", 12), ("P", 8), ("G", 6), ("J", 3), ("C", 2),
+               ("D", 2), ("X", 2), ("W", 1), ("I", 1), ("L", 1))
+_CODE_TABLE = [code for code, weight in TRANS_CODES for _ in range(weight)]
+_MIX_TOTAL = sum(w for _, w in EDGAR_MIX)
+
+
+@dataclass
+class Transaction:
+    """One nonDerivativeTransaction or derivativeTransaction (derivative fields None if not)."""
+
+    title: str
+    day: Field
+    deemed: Field | None
+    coding: tuple[str, str, bool, tuple[str, ...]] | None  # form type, code, swap, footnotes
+    timeliness: str | None
+    shares: Field | None  # transactionShares, or None when a total value is given
+    total_value: Field | None
+    price: Field
+    acquired: str  # A or D
+    owned_after: Field
+    owned_is_value: bool
+    direct: bool
+    nature: Field | None
+    exercise_price: Field | None = None
+    exercise: Field | None = None
+    expiration: Field | None = None
+    underlying_title: str = ""
+    underlying: Field | None = None
+    underlying_is_value: bool = False
+
+
+def _num(value: float) -> str:
+    """A decimal as filers write it: no exponent, no trailing zeros."""
+    return f"{value:.3f}".rstrip("0").rstrip(".")
+
+
+def mix_form(seed: int, index: int) -> tuple[str, tuple[str, ...]]:
+    """Form type and forced features of filing ``index`` of the EDGAR mix."""
+    if index < len(SHOWCASE):
+        return SHOWCASE[index]
+    draw = random.Random(f"mix/{seed}/{index}").random() * _MIX_TOTAL
+    for form, weight in EDGAR_MIX:
+        draw -= weight
+        if draw < 0:
+            return form, ()
+    return EDGAR_MIX[0][0], ()
+
+
+def _price_field(rng: random.Random, notes: Footnotes, low: float, forced: tuple[str, ...]) -> Field:
+    """A price as filers write it: two decimals, sometimes four (the SEC rounds those), a
+    weighted average with its footnote, or only a footnote."""
+    if "fn_only_price" in forced or rng.random() < 0.03:
+        return Field(None, (notes.add(
+            "The price is a weighted average; the shares were sold in multiple transactions at "
+            f"prices ranging from ${low:.2f} to ${low * 1.04:.2f}. Full information on the number "
+            "of shares sold at each price will be provided upon request."),))
+    if "long_price" in forced or rng.random() < 0.1:
+        value = f"{low:.4f}"
+    else:
+        value = f"{low:.2f}"
+    if rng.random() < 0.15:
+        return Field(value, (notes.add(
+            f"Weighted average price; prices ranged from ${low * 0.98:.2f} to ${low * 1.02:.2f}."),))
+    return Field(value)
+
+
+def _coding(rng: random.Random, notes: Footnotes, form: str, code: str,
+            forced: tuple[str, ...]) -> tuple[str, str, bool, tuple[str, ...]] | None:
+    if "no_coding" in forced:
+        return None
+    swap = "swap" in forced or rng.random() < 0.01
+    fns = (notes.add("The transaction is part of an equity swap with a broker-dealer counterparty."),) if swap else ()
+    if code in ("S", "P") and rng.random() < 0.2:
+        fns += (notes.add("Effected pursuant to a Rule 10b5-1 trading plan adopted by the Reporting "
+                          "Person."),)
+    late = form.startswith("5") and ("late_form4" in forced or rng.random() < 0.3)
+    return ("4" if late or not form.startswith("5") else "5", code, swap, fns)
+
+
+def _nonderiv_trans(rng: random.Random, notes: Footnotes, filing: Filing, n: int,
+                    forced: tuple[str, ...]) -> list[Transaction]:
+    """``n`` rows of one security; a run of sales on one day is one row per price tranche."""
+    owned = float(_amount(rng, 5_000, 3_000_000))
+    base_price = float(_price(rng)) or 1.0
+    rows: list[Transaction] = []
+    indirect_nature = None
+    for k in range(n):
+        code = "S" if "tranches" in forced else _pick(rng, _CODE_TABLE)
+        acquired = "A" if code in ("P", "A", "M", "X", "C", "I", "L", "W") else "D"
+        shares = float(_amount(rng, 50, 200_000))
+        owned = owned + shares if acquired == "A" else max(0.0, owned - shares)
+        day = filing.period - timedelta(days=0 if "tranches" in forced else _below(rng, 0, 3))
+        if code in ("A", "G"):  # grants and gifts are priced at 0
+            price = Field("0")
+        else:
+            price = _price_field(rng, notes, base_price * (1 + 0.01 * k), forced if k == 0 else ())
+        direct = not ("direct_and_indirect" in forced and k % 2 == 1) and rng.random() > 0.12
+        nature = None
+        if not direct:
+            if indirect_nature is None:
+                label, text = _pick(rng, NATURES)
+                indirect_nature = Field(label, (notes.add(text.format(last=filing.owners[0].who.last)),))
+            nature = indirect_nature
+        value_owned = "value_owned" in forced and k == 0
+        rows.append(Transaction(
+            title=filing.issuer.common_title,
+            day=Field(_iso(day)),
+            deemed=Field(_iso(day)) if "deemed" in forced or rng.random() < 0.03 else None,
+            coding=_coding(rng, notes, filing.form, code, forced if k == 0 else ()),
+            timeliness=("L" if "timeliness" in forced or rng.random() < 0.02 else None),
+            shares=Field(_num(shares)),
+            total_value=None,
+            price=price,
+            acquired=acquired,
+            owned_after=Field(f"{owned * base_price:.2f}" if value_owned else _num(owned)),
+            owned_is_value=value_owned,
+            direct=direct,
+            nature=nature,
+        ))
+    return rows
+
+
+def _deriv_trans(rng: random.Random, notes: Footnotes, filing: Filing, n: int,
+                 forced: tuple[str, ...]) -> list[Transaction]:
+    """Option grants and exercises, RSU vesting: each with its underlying security."""
+    rows: list[Transaction] = []
+    for k in range(n):
+        grant = rng.random() < 0.5
+        code = "A" if grant else "M"
+        shares = _num(float(_amount(rng, 500, 100_000)))
+        strike = _price(rng)
+        start = filing.period - timedelta(days=_below(rng, 0, 1500))
+        exercise = (Field(_iso(start + timedelta(days=365))) if rng.random() < 0.6 else Field(None, (notes.add(
+            "The option vests in four equal annual installments beginning on the first anniversary "
+            "of the grant date."),)))
+        total_value = "total_value" in forced and k == 0
+        by_value = "underlying_value" in forced and k == 0
+        rows.append(Transaction(
+            title=_pick(rng, OPTION_TITLES),
+            day=Field(_iso(filing.period)),
+            deemed=None,
+            coding=_coding(rng, notes, filing.form, code, forced if k == 0 else ()),
+            timeliness=None,
+            shares=None if total_value else Field(shares),
+            total_value=Field(f"{float(shares) * float(strike):.2f}") if total_value else None,
+            price=Field("0" if grant else strike),
+            acquired="A" if grant else "D",
+            owned_after=Field(_num(float(_amount(rng, 1_000, 400_000)))),
+            owned_is_value=False,
+            direct=True,
+            nature=None,
+            exercise_price=Field(strike),
+            exercise=exercise,
+            expiration=Field(_iso(start + timedelta(days=3652))),
+            underlying_title=filing.issuer.common_title,
+            underlying=Field(f"{float(shares) * float(strike):.2f}" if by_value else shares),
+            underlying_is_value=by_value,
+        ))
+    return rows
+
+
+def build_filing_45(seed: int, index: int, counters: dict[tuple[str, int], int], form: str,
+                    forced: tuple[str, ...]) -> Filing:
+    """A Form 4, 5 or amendment: a Form 3's people and issuer, its holdings kept where the form
+    reports holdings (indirect ones on a Form 4, all on a Form 5), and transactions."""
+    filing = build_filing(seed, index, counters)
+    rng = random.Random(f"form45/{seed}/{index}")
+    filing.form = form
+    digit = form[0]
+    filing.xml_filename = filing.xml_filename.replace("form3", f"form{digit}").replace("doc3", f"doc{digit}")
+    filing.style = dataclasses.replace(
+        filing.style, description=filing.style.description.replace("FORM 3", f"FORM {form}"))
+    if filing.flag_style == "tf_true":
+        filing.flag_style = "tf"
+    notes = Footnotes()
+    for text in filing.footnotes:  # the holdings' footnotes keep their ids
+        notes.add(text)
+    if form.startswith("4"):
+        filing.nonderivative = [h for h in filing.nonderivative if not h.direct][:2]
+        filing.derivative = []
+        filing.not_subject_to_16 = False
+    else:
+        filing.form5_flags = (rng.random() < 0.05, rng.random() < 0.2)
+    filing.no_securities = False
+    if "holdings_only" not in forced and not (form.startswith("5") and rng.random() < 0.3):
+        n = 8 if "tranches" in forced else _pick(rng, (0, 1, 1, 1, 2, 2, 3, 4, 5, 7)) or (
+            0 if rng.random() < 0.5 else 1)
+        if "direct_and_indirect" in forced:
+            n = max(n, 2)
+        derivatives = _pick(rng, (1, 1, 2, 3)) if "derivative" in forced or rng.random() < 0.3 else 0
+        if n == 0 and derivatives == 0:
+            n = 1
+        filing.nonderivative_trans = _nonderiv_trans(rng, notes, filing, n, forced)
+        filing.derivative_trans = _deriv_trans(rng, notes, filing, derivatives, forced)
+    elif not filing.nonderivative:
+        filing.nonderivative = _nonderivative(rng, notes, filing.issuer, filing.owners, 1)
+    filing.footnotes = notes.texts
+    filing.aff10b5_one = None if "no_aff10b5one" in forced else rng.random() < 0.08
+    if form.endswith("/A"):
+        filing.original_submission = filing.filed - timedelta(days=_below(rng, 3, 200))
+    filing.filed = max(filing.filed, filing.period + timedelta(days=1 if form.startswith("4") else 40))
+    return filing
+
+
+def build_mixed(seed: int, index: int, counters: dict[tuple[str, int], int]) -> Filing:
+    """Filing ``index`` of the EDGAR mix."""
+    form, forced = mix_form(seed, index)
+    if form in ("3", "3/A"):
+        filing = build_filing(seed, index, counters)
+        filing.form = form
+        if form == "3/A":
+            filing.original_submission = filing.filed - timedelta(days=_below(
+                random.Random(f"form3a/{seed}/{index}"), 3, 200))
+        return filing
+    return build_filing_45(seed, index, counters, form, forced)
+
+
+def _bool(style: str, on: bool) -> str:
+    return ("true" if on else "false") if style == "tf" else str(int(on))
+
+
+def _nature(direct: bool, nature: Field | None, pad: str) -> str:
+    text = (f"{pad}<ownershipNature>\n{pad}    <directOrIndirectOwnership>\n"
+            f"{pad}        <value>{'D' if direct else 'I'}</value>\n{pad}    </directOrIndirectOwnership>\n")
+    if nature is not None:
+        text += _field("natureOfOwnership", nature, pad + "    ")
+    return text + f"{pad}</ownershipNature>\n"
+
+
+def _transaction(t: Transaction, derivative: bool, style: str) -> str:
+    p, q = " " * 12, " " * 16
+    tag = "derivativeTransaction" if derivative else "nonDerivativeTransaction"
+    body = _field("securityTitle", Field(t.title), p)
+    if derivative:
+        assert t.exercise_price is not None
+        body += _field("conversionOrExercisePrice", t.exercise_price, p)
+    body += _field("transactionDate", t.day, p)
+    if t.deemed is not None:
+        body += _field("deemedExecutionDate", t.deemed, p)
+    if t.coding is not None:
+        form, code, swap, fns = t.coding
+        body += (f"{p}<transactionCoding>\n{q}<transactionFormType>{form}</transactionFormType>\n"
+                 f"{q}<transactionCode>{code}</transactionCode>\n"
+                 f"{q}<equitySwapInvolved>{_bool(style, swap)}</equitySwapInvolved>\n"
+                 + "".join(f'{q}<footnoteId id="{fid}"/>\n' for fid in fns) + f"{p}</transactionCoding>\n")
+    if t.timeliness is not None:
+        body += f"{p}<transactionTimeliness>\n{q}<value>{t.timeliness}</value>\n{p}</transactionTimeliness>\n"
+    body += f"{p}<transactionAmounts>\n"
+    body += (_field("transactionShares", t.shares, q) if t.shares is not None
+             else _field("transactionTotalValue", t.total_value, q))  # type: ignore[arg-type]
+    body += _field("transactionPricePerShare", t.price, q)
+    body += (f"{q}<transactionAcquiredDisposedCode>\n{q}    <value>{t.acquired}</value>\n"
+             f"{q}</transactionAcquiredDisposedCode>\n{p}</transactionAmounts>\n")
+    if derivative:
+        assert t.exercise is not None and t.expiration is not None and t.underlying is not None
+        body += (_field("exerciseDate", t.exercise, p) + _field("expirationDate", t.expiration, p)
+                 + f"{p}<underlyingSecurity>\n" + _field("underlyingSecurityTitle", Field(t.underlying_title), q)
+                 + _field("underlyingSecurityValue" if t.underlying_is_value else "underlyingSecurityShares",
+                          t.underlying, q)
+                 + f"{p}</underlyingSecurity>\n")
+    owned = "valueOwnedFollowingTransaction" if t.owned_is_value else "sharesOwnedFollowingTransaction"
+    body += f"{p}<postTransactionAmounts>\n" + _field(owned, t.owned_after, q) + f"{p}</postTransactionAmounts>\n"
+    return f"        <{tag}>\n{body}{_nature(t.direct, t.nature, p)}        </{tag}>\n"
+
+
+def _holding_45(holding: Holding, derivative: bool) -> str:
+    """A Form 4/5 holding: a Form 3 holding plus the amount owned after (postTransactionAmounts)."""
+    if not derivative:
+        return _holding(holding, False)
+    p, q = " " * 12, " " * 16
+    assert holding.price and holding.exercise and holding.expiration
+    body = (_field("securityTitle", Field(holding.title), p)
+            + _field("conversionOrExercisePrice", holding.price, p)
+            + _field("exerciseDate", holding.exercise, p) + _field("expirationDate", holding.expiration, p)
+            + f"{p}<underlyingSecurity>\n" + _field("underlyingSecurityTitle", Field(holding.underlying_title), q)
+            + _field("underlyingSecurityShares", holding.shares, q) + f"{p}</underlyingSecurity>\n"
+            + f"{p}<postTransactionAmounts>\n" + _field("sharesOwnedFollowingTransaction", holding.shares, q)
+            + f"{p}</postTransactionAmounts>\n")
+    return f"        <derivativeHolding>\n{body}{_ownership_nature(holding, p)}        </derivativeHolding>\n"
+
+
+def _table_45(tag: str, trans: list[Transaction], holdings: list[Holding], derivative: bool,
+              style: str) -> str | None:
+    if not trans and not holdings:
+        return None
+    rows = [_transaction(t, derivative, style) for t in trans] + [_holding_45(h, derivative) for h in holdings]
+    return f"    <{tag}>\n" + "".join(rows) + f"    </{tag}>"
+
+
+def render_xml_45(filing: Filing) -> str:
+    """A Form 4 or 5 (or amendment) ownershipDocument, in the v5.5 schemas' element order."""
+    issuer, style = filing.issuer, filing.flag_style
+    parts: list[str | None] = [
+        f"    <schemaVersion>{'X0306' if filing.aff10b5_one is None else 'X0508'}</schemaVersion>",
+        f"    <documentType>{filing.form}</documentType>",
+        f"    <periodOfReport>{_iso(filing.period)}</periodOfReport>",
+    ]
+    if filing.original_submission is not None:
+        parts.append(f"    <dateOfOriginalSubmission>{_iso(filing.original_submission)}</dateOfOriginalSubmission>")
+    if filing.not_subject_to_16 is not None:
+        parts.append(f"    <notSubjectToSection16>{_bool(style, filing.not_subject_to_16)}</notSubjectToSection16>")
+    if filing.form5_flags is not None:
+        parts.append(f"    <form3HoldingsReported>{_bool(style, filing.form5_flags[0])}</form3HoldingsReported>")
+        parts.append(f"    <form4TransactionsReported>{_bool(style, filing.form5_flags[1])}</form4TransactionsReported>")
+    parts.append(
+        f"    <issuer>\n        <issuerCik>{issuer.cik}</issuerCik>\n"
+        f"        <issuerName>{esc(issuer.name)}</issuerName>\n"
+        f"        <issuerTradingSymbol>{issuer.ticker}</issuerTradingSymbol>\n    </issuer>")
+    parts += [_reporting_owner(o, filing) for o in filing.owners]
+    if filing.aff10b5_one is not None:
+        parts.append(f"    <aff10b5One>{_bool(style, filing.aff10b5_one)}</aff10b5One>")
+    parts.append(_table_45("nonDerivativeTable", filing.nonderivative_trans, filing.nonderivative, False, style))
+    parts.append(_table_45("derivativeTable", filing.derivative_trans, filing.derivative, True, style))
+    parts.append(_footnotes(filing))
+    if filing.remarks:
+        parts.append(f"    <remarks>{esc(filing.remarks)}</remarks>")
+    parts += [_signature(o, day) for o, day in zip(filing.owners, filing.signature_dates)]
+    body = "\n\n".join(part for part in parts if part is not None)
+    return f'<?xml version="1.0"?>\n<ownershipDocument>\n\n{body}\n</ownershipDocument>\n'
 
 
 # --------------------------------------------------------------------------------------------
@@ -1030,16 +1396,20 @@ def facts(filing: Filing) -> ManifestFacts:
 # --------------------------------------------------------------------------------------------
 
 
-def iter_filings(count: int, seed: int = 3) -> Iterator[Filing]:
+MIXES = ("form3", "edgar")  # Form 3s only (the bundled sample), or EDGAR's mix of every form
+
+
+def iter_filings(count: int, seed: int = 3, mix: str = "form3") -> Iterator[Filing]:
     """Yield ``count`` filings in order; filing ``i`` is the same whatever ``count`` is."""
+    build = build_mixed if mix == "edgar" else build_filing
     counters: dict[tuple[str, int], int] = {}
     for index in range(count):
-        yield build_filing(seed, index, counters)
+        yield build(seed, index, counters)
 
 
-def _emit(out_dir: Path, count: int, seed: int) -> Iterator[tuple[Path, ManifestFacts]]:
+def _emit(out_dir: Path, count: int, seed: int, mix: str = "form3") -> Iterator[tuple[Path, ManifestFacts]]:
     out_dir.mkdir(parents=True, exist_ok=True)
-    for filing in iter_filings(count, seed):
+    for filing in iter_filings(count, seed, mix):
         path = out_dir / f"{filing.accession}.txt"
         with open(path, "wb") as handle:
             handle.write(render_filing(filing))
@@ -1051,31 +1421,36 @@ def generate(out_dir: Path, count: int, seed: int = 3) -> list[Path]:
     return [path for path, _ in _emit(Path(out_dir), count, seed)]
 
 
-def write_manifest(manifest_path: Path, entries: Iterable[tuple[Path, ManifestFacts]]) -> None:
-    """Write the CSV manifest; ``path`` is relative to the manifest's directory, posix-style."""
+def write_manifest(manifest_path: Path, entries: Iterable[tuple[Path, ManifestFacts]],
+                   transactions: bool = False) -> None:
+    """Write the CSV manifest; ``path`` is relative to the manifest's directory, posix-style.
+    With ``transactions`` (the EDGAR mix) two more columns count each filing's transactions."""
     manifest_path = Path(manifest_path)
     manifest_path.parent.mkdir(parents=True, exist_ok=True)
     base = os.path.abspath(manifest_path.parent)
     with open(manifest_path, "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(MANIFEST_FIELDS)
+        writer.writerow(MANIFEST_FIELDS + (MIX_FIELDS if transactions else ()))
         for path, info in entries:
+            extra = [info.n_nonderivative_transactions, info.n_derivative_transactions] if transactions else []
             writer.writerow([
                 Path(os.path.relpath(os.path.abspath(path), base)).as_posix(),
                 info.accession_number,
                 info.issuer_cik,
                 info.issuer_name,
-                "3",
+                info.form_type,
                 info.date_filed,
                 info.n_reporting_owners,
                 info.n_nonderivative_holdings,
                 info.n_derivative_holdings,
                 info.n_footnotes,
                 "true" if info.no_securities_owned else "false",
+                *extra,
             ])
 
 
-def make(out_dir: Path, manifest_path: Path, count: int, seed: int = 3, clean: bool = False) -> Path:
+def make(out_dir: Path, manifest_path: Path, count: int, seed: int = 3, clean: bool = False,
+         mix: str = "form3") -> Path:
     """Generate ``count`` filings into ``out_dir`` plus the manifest; return the manifest path.
 
     With ``clean``, ``.txt`` files in ``out_dir`` that this run did not write are deleted, so a
@@ -1088,7 +1463,7 @@ def make(out_dir: Path, manifest_path: Path, count: int, seed: int = 3, clean: b
             written.add(path.name)
             yield path, info
 
-    write_manifest(Path(manifest_path), remember(_emit(Path(out_dir), count, seed)))
+    write_manifest(Path(manifest_path), remember(_emit(Path(out_dir), count, seed, mix)), mix == "edgar")
     if clean:
         for stale in sorted(Path(out_dir).glob("*.txt")):
             if stale.name not in written:
@@ -1111,13 +1486,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=3,
                         help="random seed; the same count and seed give byte-identical output "
                         "(default: 3)")
+    parser.add_argument("--mix", choices=MIXES, default="form3",
+                        help="form3: Form 3s only, as the bundled sample; edgar: Forms 3, 4, 5 and "
+                        "amendments in the proportions of a real quarter (2024 Q3), the first 10 "
+                        "one of each form and feature (default: form3)")
     args = parser.parse_args(argv)
     if args.count < 0:
         parser.error("--count must be >= 0")
     out = args.out or HERE / "sample"
     manifest = args.manifest or HERE / f"form_3_{args.count}.csv"
     started = time.perf_counter()
-    make(out, manifest, args.count, args.seed, clean=args.out is None)
+    make(out, manifest, args.count, args.seed, clean=args.out is None, mix=args.mix)
     elapsed = time.perf_counter() - started
     print(f"wrote {args.count} filings to {out} and {manifest} in {elapsed:.2f}s", file=sys.stderr)
     return 0

@@ -57,22 +57,21 @@ def _retry(args: argparse.Namespace) -> int:
 
 def _manifest(args: argparse.Namespace) -> int:
     from tasks.edgar_index import (
-        DEFAULT_FORMS, DEFAULT_PREFIX, EdgarIndexError, Filters, build_manifest, parse_date,
-        read_cik_file,
+        DEFAULT_PREFIX, EdgarIndexError, Filters, build_manifest, parse_date, read_cik_file,
     )
     try:
         ciks = set(args.cik or ())
         if args.cik_file:
             ciks |= read_cik_file(Path(args.cik_file))
+        settings = resolve(IndexSettings, flag_values(args, IndexSettings))
         filters = Filters(
-            forms=tuple(args.form or DEFAULT_FORMS),
+            forms=tuple(args.form) if args.form else settings.form_types,
             since=parse_date(args.since, "--since") if args.since else None,
             until=parse_date(args.until, "--until") if args.until else None,
             ciks=frozenset(ciks),
         )
-        user_agent = resolve(IndexSettings, flag_values(args, IndexSettings)).user_agent
         result = build_manifest(
-            args.index, filters, args.prefix or DEFAULT_PREFIX, user_agent=user_agent
+            args.index, filters, args.prefix or DEFAULT_PREFIX, user_agent=settings.user_agent
         )
         if args.output:
             from tasks.files import write_atomic_text
@@ -163,7 +162,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="form.idx or master.idx, gzipped or not: a path or an http(s) URL")
     m.add_argument("-o", "--output", metavar="OUT.csv", help="manifest to write (default stdout)")
     m.add_argument("--form", action="append", metavar="TYPE",
-                   help="form type to keep, repeatable (default: 3 and 3/A)")
+                   help="one form type to keep, repeatable (the older spelling of --forms; "
+                   "wins over it)")
     m.add_argument("--since", metavar="DATE", help="filed on or after this date (YYYY-MM-DD)")
     m.add_argument("--until", metavar="DATE", help="filed on or before this date (YYYY-MM-DD)")
     m.add_argument("--cik", action="append", type=int, metavar="N",

@@ -13,6 +13,9 @@ from tasks.fetch import SEC_MAX_RPS, is_sec_host, sec_user_agent_problem
 
 # Columns that may name the filing in a manifest, in order of preference.
 FILING_COLUMNS = ("path", "url", "filing", "file", "location", "filename")
+# Columns that may give its form type (``form3 manifest`` and data/make_sample.py write
+# ``form_type``): what failures.csv says of a filing that failed before its form was read.
+FORM_COLUMNS = ("form_type", "form", "document_type")
 
 
 class ManifestError(ValueError):
@@ -26,6 +29,7 @@ class FilingRef:
     row: int
     source: str
     location: str
+    form: str | None = None  # the manifest's form type column, if it has one
 
 
 @dataclass(slots=True, frozen=True)
@@ -69,7 +73,9 @@ def _read(path: Path, column: str | None, nrows: int | None) -> Manifest:
                 )
         elif column not in columns:
             raise ManifestError(f"manifest {path} has no column {column!r}")
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, usecols=[column], nrows=nrows)
+        form_column = next((c for c in FORM_COLUMNS if c in columns and c != column), None)
+        usecols = [column] + ([form_column] if form_column else [])
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, usecols=usecols, nrows=nrows)
     except pd.errors.EmptyDataError:
         raise ManifestError(f"manifest {path} is empty") from None
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:
@@ -81,8 +87,10 @@ def _read(path: Path, column: str | None, nrows: int | None) -> Manifest:
     unique = sources.drop_duplicates()
     base = path.parent
     real_dirs: dict[str, str] = {}
+    forms = frame[form_column].str.strip() if form_column else None
     filings = [
-        FilingRef(row=int(i) + 2, source=s, location=_resolve(base, s, real_dirs))  # +2: header, 1-based
+        FilingRef(row=int(i) + 2, source=s, location=_resolve(base, s, real_dirs),  # +2: header, 1-based
+                  form=(forms[i] or None) if forms is not None else None)
         for i, s in unique.items()
     ]
     return Manifest(path, column, filings, duplicates_dropped=len(sources) - len(unique))

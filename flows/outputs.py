@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,9 @@ from tasks.tables import SCHEMAS, TABLE_COLUMNS
 
 JSON_NAME, FAILURES_NAME, SUMMARY_NAME = "parsed_form3.json", "failures.csv", "run_summary.json"
 JOURNAL_NAME = ".publish.json"
-FAILURE_COLUMNS = ("row", "source", "error", "message")
+FAILURE_COLUMNS = ("row", "source", "error", "message", "form_type")
+# The JSON file is named for the forms it holds (``json_name``); one of them is in a set.
+JSON_PATTERN = "parsed_form*.json"
 
 SEC_DIR = "sec"  # the SEC data sets' layout (tasks/sec_tsv.py), made from the Parquet tables
 OUTPUT_NAMES = (
@@ -34,11 +37,30 @@ OUTPUT_NAMES = (
     + tuple(f"{SEC_DIR}/{n}" for n in sec_file_names())
 )
 # Counts that describe the output files, carried over when they are reused unchanged.
-_OUTPUT_FACTS = ("filings", "succeeded", "failed", "data_errors", "not_processed", "error_types")
+_OUTPUT_FACTS = (
+    "filings", "succeeded", "failed", "data_errors", "not_processed", "error_types", "forms", "json_file",
+)
+
+
+def json_name(forms: Iterable[str]) -> str:
+    """The JSON file's name for records of these form types: ``parsed_form`` and the base forms
+    present in order (amendments count as their form): ``parsed_form3.json`` for Form 3s alone
+    (the workshop's name, also when there is no record), ``parsed_form4.json``,
+    ``parsed_form34.json``, ``parsed_form345.json``, …"""
+    bases = {form.strip()[:1] for form in forms if form}
+    digits = "".join(sorted(bases & set("345")))
+    return f"parsed_form{digits or '3'}.json"
+
+
+def output_names(results_dir: Path) -> tuple[str, ...]:
+    """The set's file names: the JSON there is (whichever its name), and the outputs every run
+    writes (``OUTPUT_NAMES`` names a Form 3 run's set)."""
+    found = tuple(sorted(p.name for p in results_dir.glob(JSON_PATTERN)))
+    return found + tuple(n for n in OUTPUT_NAMES if n != JSON_NAME)
 
 
 def output_sizes(results_dir: Path) -> dict[str, int]:
-    return {n: (results_dir / n).stat().st_size for n in OUTPUT_NAMES if (results_dir / n).exists()}
+    return {n: (results_dir / n).stat().st_size for n in output_names(results_dir) if (results_dir / n).exists()}
 
 
 def reusable_outputs(results_dir: Path, fingerprint: str) -> dict[str, Any] | None:
@@ -77,6 +99,8 @@ def recover(results_dir: Path) -> bool:
         target = results_dir / name
         for stale in target.parent.glob(f".{target.name}.*.tmp"):
             stale.unlink(missing_ok=True)
+    for stale in results_dir.glob(f".{JSON_PATTERN}.*.tmp"):  # JSON of other names, retired ones
+        stale.unlink(missing_ok=True)
     return moves is not None
 
 
@@ -87,6 +111,7 @@ class ResultsWriter:
         self.dir = results_dir
         results_dir.mkdir(parents=True, exist_ok=True)
         self._temps: dict[Path, Path] = {}
+        self.json_name = JSON_NAME  # until ``name_json`` knows the forms
         self._json = open(self._temp(results_dir / JSON_NAME), "w", encoding="utf-8")
         self._json.write("[")
         self._first = True
@@ -115,9 +140,15 @@ class ResultsWriter:
                 self._parquet[name].write_table(table)
         self.records += len(json_lines)
 
-    def add_failure(self, row: int, source: str, error: str, message: str) -> None:
-        self._failures_csv.writerow((row, source, error, message))
+    def add_failure(self, row: int, source: str, error: str, message: str, form_type: str | None = None) -> None:
+        self._failures_csv.writerow((row, source, error, message, form_type or ""))
         self.failures += 1
+
+    def name_json(self, forms: Iterable[str]) -> None:
+        """Publish the JSON under the name of the forms its records hold (``json_name``)."""
+        name = json_name(forms)
+        self._temps[self.dir / name] = self._temps.pop(self.dir / self.json_name)
+        self.json_name = name
 
     @staticmethod
     def write_summary(results_dir: Path, summary: dict[str, Any]) -> None:
@@ -143,6 +174,10 @@ class ResultsWriter:
         for tmp, _ in moves:
             with open(tmp, "rb") as fh:
                 os.fsync(fh.fileno())
+        # A JSON of another name (the last set held other forms) leaves with its set: renamed
+        # to a temporary name, which ``recover`` then removes.
+        moves += [[str(old), str(temp_beside(old))] for old in sorted(self.dir.glob(JSON_PATTERN))
+                  if old.name != self.json_name]
         write_atomic_text(self.dir / JOURNAL_NAME, json.dumps(moves))
         recover(self.dir)
         self._temps.clear()

@@ -62,6 +62,7 @@ ROWS_SCHEMA = pa.schema([
     pa.field("error_message", pa.string()),
     pa.field("done", pa.string()),  # records file holding the identity, when planned
     pa.field("batch", pa.int32()),  # the batch that will hold it, if it is to be parsed
+    pa.field("form", pa.string()),  # the manifest's form type, if it names one
 ])
 
 
@@ -180,13 +181,13 @@ def make_batches(
 
 def write_rows(path: Path, planned: list[Planned], done: dict[str, str], batch_of: dict[str, int]) -> None:
     """What the plan decided for every manifest row, in manifest order (for publishing)."""
-    columns: list[list[Any]] = [[], [], [], [], [], [], []]
+    columns: list[list[Any]] = [[] for _ in ROWS_SCHEMA]
     for p in planned:
         identity = p.identity
         for column, value in zip(columns, (
             p.ref.row, p.ref.source, identity, p.error.kind if p.error else None,
             p.error.message if p.error else None, done.get(identity) if identity else None,
-            batch_of.get(identity) if identity else None,
+            batch_of.get(identity) if identity else None, p.ref.form,
         ), strict=True):
             column.append(value)
     table = pa.table([pa.array(c, f.type) for c, f in zip(columns, ROWS_SCHEMA, strict=True)], schema=ROWS_SCHEMA)
@@ -206,11 +207,12 @@ class PlannedRows:
 def read_rows(path: Path) -> PlannedRows:
     table = pq.read_table(path)
     planned, done, batch_of = [], {}, {}
-    for row, source, identity, kind, message, key, batch in zip(
+    for row, source, identity, kind, message, key, batch, form in zip(
         *(table.column(f.name).to_pylist() for f in ROWS_SCHEMA), strict=True
     ):
-        # Publishing uses only the row, the source, the identity and the error.
-        planned.append(Planned(FilingRef(row, source, source), identity, PlannedError(kind, message) if kind else None))
+        # Publishing uses only the row, the source, the form, the identity and the error.
+        planned.append(Planned(FilingRef(row, source, source, form), identity,
+                               PlannedError(kind, message) if kind else None))
         if key is not None:
             done[identity] = key
         if batch is not None:
@@ -225,7 +227,8 @@ def outputs_fingerprint(planned: list[Planned], done: dict[str, str], lost: dict
     for p in planned:
         error = f"{p.error.kind}:{p.error.message}" if p.error else ""
         identity = p.identity or ""
-        line = f"{p.ref.row}\t{p.ref.source}\t{identity}\t{done.get(identity)}\t{error}\t{lost.get(identity, '')}\n"
+        line = (f"{p.ref.row}\t{p.ref.source}\t{identity}\t{done.get(identity)}\t{error}\t"
+                f"{lost.get(identity, '')}\t{p.ref.form or ''}\n")
         digest.update(line.encode())
     return digest.hexdigest()
 

@@ -72,6 +72,39 @@ def _table_rows(records: pa.Table, name: str, accessions: pa.Array, sources: pa.
     return table.cast(SCHEMAS[name])
 
 
+class FormCounts:
+    """Filings by form type, as ``run_summary.json`` and the UI report them: a success's form is
+    its ``documentType``, a failure's the manifest's form column (else ``unknown``)."""
+
+    UNKNOWN = "unknown"
+
+    def __init__(self) -> None:
+        self.succeeded: Counter[str] = Counter()
+        self.failed: Counter[str] = Counter()
+
+    def add_succeeded(self, document_types: list[str | None]) -> None:
+        self.succeeded.update(t or self.UNKNOWN for t in document_types)
+
+    def add_failed(self, form: str | None) -> None:
+        self.failed[form or self.UNKNOWN] += 1
+
+    def summary(self) -> dict[str, dict[str, int]]:
+        """``{form: {"filings", "succeeded", "failed"}}``, most filings first."""
+        totals = self.succeeded + self.failed
+        return {
+            form: {"filings": n, "succeeded": self.succeeded[form], "failed": self.failed[form]}
+            for form, n in sorted(totals.items(), key=lambda item: (-item[1], item[0]))
+        }
+
+
+def _document_types(records: pa.Table) -> list[str | None]:
+    """Each record's form type: its one ``submissions`` row's ``document_type``."""
+    submissions = pc.list_flatten(records.column("submissions"))
+    types = pc.struct_field(submissions, "document_type").to_pylist()
+    assert len(types) == records.num_rows, "one submissions row per record"
+    return types
+
+
 def publish(
     results_dir: Path,
     planned: list[Planned],
@@ -83,19 +116,20 @@ def publish(
     into the run summary."""
     writer = ResultsWriter(results_dir)
     errors: Counter[str] = Counter()
+    forms = FormCounts()
     not_processed = 0
     try:
         for chunk in _chunks(planned, CHUNK_FILINGS):
-            failures: list[tuple[int, str, str, str]] = []
+            failures: list[tuple[int, str, str, str, str | None]] = []
             chosen: list[tuple[str, Planned]] = []
             for p in chunk:
                 if p.error is not None:
-                    failures.append((p.ref.row, p.ref.source, p.error.kind, p.error.message))
+                    failures.append((p.ref.row, p.ref.source, p.error.kind, p.error.message, p.ref.form))
                     continue
                 key = done.get(p.identity) if p.identity else None
                 if key is None:
                     why = lost.get(p.identity or "", "not processed")
-                    failures.append((p.ref.row, p.ref.source, "not_processed", why))
+                    failures.append((p.ref.row, p.ref.source, "not_processed", why, p.ref.form))
                     continue
                 chosen.append((key, p))
             if chosen:
@@ -107,8 +141,9 @@ def publish(
                     if kind is None:
                         ok.append(p)
                     else:
-                        failures.append((p.ref.row, p.ref.source, kind, message))
+                        failures.append((p.ref.row, p.ref.source, kind, message, p.ref.form))
                 records = records.filter(pc.is_null(records.column("error_kind")))
+                forms.add_succeeded(_document_types(records))
                 sources = [p.ref.source for p in ok]
                 accessions = [
                     a if a is not None else accession_from_name(s)
@@ -122,12 +157,14 @@ def publish(
                 acc_array, src_array = pa.array(accessions, pa.string()), pa.array(sources, pa.string())
                 tables = {name: _table_rows(records, name, acc_array, src_array) for name in TABLE_COLUMNS}
                 writer.add_records(lines, tables)
-            for failure in sorted(failures):
+            for failure in sorted(failures, key=lambda f: f[0]):
                 writer.add_failure(*failure)
+                forms.add_failed(failure[4])
                 if failure[2] == "not_processed":
                     not_processed += 1
                 else:
                     errors[failure[2]] += 1
+        writer.name_json(forms.succeeded)
         summary = {
             "filings": len(planned),
             "succeeded": writer.records,
@@ -135,6 +172,8 @@ def publish(
             "data_errors": sum(errors.values()),
             "not_processed": not_processed,
             "error_types": dict(errors.most_common()),
+            "forms": forms.summary(),
+            "json_file": writer.json_name,
             "results_dir": str(results_dir),
             "checkpoint_dir": str(store.directory),
         }

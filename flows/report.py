@@ -15,9 +15,10 @@ from typing import Any
 
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
-from flows.outputs import FAILURE_COLUMNS, FAILURES_NAME
+from flows.outputs import FAILURE_COLUMNS, FAILURES_NAME, JSON_NAME
 
 SUMMARY_KEY = "form3-run-summary"
+FORMS_KEY = "form3-forms"
 ERRORS_KEY = "form3-error-types"
 FAILURES_KEY = "form3-failures"
 TOP_ERRORS = 10
@@ -36,13 +37,18 @@ def summary_markdown(summary: dict[str, Any]) -> str:
         ("not processed (infrastructure errors; retry the run)", summary["not_processed"]),
     ]
     lines = [
-        "# Form 3 extraction",
+        "# Ownership filings extraction",
         "",
         "| | filings |",
         "|---|---:|",
         *(f"| {name} | {value:,} |" for name, value in counts),
         "",
     ]
+    forms = summary.get("forms") or {}
+    if forms:
+        lines += ["## By form type", "", "| form | filings | succeeded | failed |", "|---|---:|---:|---:|"]
+        lines += [f"| {form} | {n['filings']:,} | {n['succeeded']:,} | {n['failed']:,} |" for form, n in forms.items()]
+        lines.append("")
     errors = list(summary.get("error_types", {}).items())[:TOP_ERRORS]
     if errors or summary["not_processed"]:
         lines += ["## Top error types", "", "| error type | filings |", "|---|---:|"]
@@ -53,8 +59,8 @@ def summary_markdown(summary: dict[str, Any]) -> str:
     lines += [
         "## Outputs",
         "",
-        f"- results: `{results}` (`parsed_form3.json`, six Parquet tables, `failures.csv`, "
-        "`run_summary.json`)",
+        f"- results: `{results}` (`{summary.get('json_file', JSON_NAME)}`, the Parquet tables, "
+        "`sec/` TSVs, `failures.csv`, `run_summary.json`)",
         f"- checkpoints: `{summary['checkpoint_dir']}`",
         f"- manifest: `{summary['manifest']}`",
         f"- profile `{summary['profile']}`, {summary['batches']} batches of up to "
@@ -76,6 +82,9 @@ def publish_run_summary(summary: dict[str, Any]) -> None:
         markdown=summary_markdown(summary),
         description="What this run did and where its outputs are",
     )
+    forms = [{"form_type": form} | counts for form, counts in (summary.get("forms") or {}).items()]
+    if forms:
+        create_table_artifact(key=FORMS_KEY, table=forms, description="Filings by form type")
     rows = [{"error_type": k, "filings": n} for k, n in summary.get("error_types", {}).items()]
     if summary["not_processed"]:
         rows.append({"error_type": "not_processed", "filings": summary["not_processed"]})
@@ -99,7 +108,7 @@ def read_failures(path: Path, limit: int = FAILURES_SHOWN) -> tuple[list[dict[st
                 message = row["message"]
                 if len(message) > MESSAGE_CHARS:
                     message = message[: MESSAGE_CHARS - 1] + "…"
-                shown.append({name: row[name] for name in FAILURE_COLUMNS} | {"message": message})
+                shown.append({name: row.get(name) or "" for name in FAILURE_COLUMNS} | {"message": message})
     return shown, kinds
 
 

@@ -19,6 +19,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from flows.settings_sources import Source, markdown_table
+from tasks.edgar_index import DEFAULT_FORMS, FORM_GROUPS, EdgarIndexError, parse_forms
 from tasks.fetch import SEC_MAX_RPS, FetchPlan, FetchSettings
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -174,6 +175,22 @@ class IndexSettings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     user_agent: UserAgent = None
+    forms: Annotated[str, Source("--forms", "FORM3_FORMS", "TYPES")] = Field(
+        ",".join(DEFAULT_FORMS), description="form types to keep, comma-separated (3,3/A,4,4/A,"
+        f"5,5/A), or {' / '.join(FORM_GROUPS)} for every ownership form",
+    )
+
+    @field_validator("forms")
+    @classmethod
+    def _known_forms(cls, value: str) -> str:
+        try:
+            return ",".join(parse_forms(value))
+        except EdgarIndexError as exc:
+            raise ValueError(str(exc)) from None
+
+    @property
+    def form_types(self) -> tuple[str, ...]:
+        return tuple(self.forms.split(","))
 
 
 def form3_home() -> Path:

@@ -30,6 +30,10 @@ from tasks.edgar_names import accession_from_name, is_url
 from tasks.fetch import Fetcher, FetchSettings, sec_user_agent_problem
 
 DEFAULT_FORMS = ("3", "3/A")
+# Every insider ownership form: what `form3 update` selects from the daily indexes.
+OWNERSHIP_FORMS = ("3", "3/A", "4", "4/A", "5", "5/A")
+# Names `--forms` accepts for a group of form types, beside the types themselves.
+FORM_GROUPS = {"ownership": OWNERSHIP_FORMS, "all": OWNERSHIP_FORMS}
 DEFAULT_PREFIX = "https://www.sec.gov/Archives/"
 FETCH_TIMEOUT = 60.0  # seconds per connect and per read
 INDEX_MAX_BYTES = 2 * 1024**3  # a quarterly form.idx is tens of MB; a cap against mistakes
@@ -109,6 +113,21 @@ class ManifestResult:
     rows_matched: int
     duplicates_dropped: int
     rows_written: int
+
+
+def parse_forms(text: str) -> tuple[str, ...]:
+    """``--forms``: comma-separated form types (``3,3/A,4``) or group names (``ownership``),
+    upper-cased, each once, in the order given."""
+    forms: dict[str, None] = {}
+    for part in text.split(","):
+        name = part.strip()
+        if not name:
+            continue
+        for form in FORM_GROUPS.get(name.lower(), (name,)):
+            forms[form.upper()] = None
+    if not forms:
+        raise EdgarIndexError(f"--forms {text!r} names no form type")
+    return tuple(forms)
 
 
 def parse_date(text: str, what: str = "date") -> date:

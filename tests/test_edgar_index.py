@@ -558,3 +558,40 @@ def test_form3_manifest_command(tmp_path: Path, all_rows: list[Row]) -> None:
             assert bad.stderr == message
         else:
             assert "sec.gov requires a User-Agent" in bad.stderr
+
+
+OTHER_OWNERSHIP = [
+    Row("4/A", "DOE  JOHN   Q", 1900001, date(2020, 2, 20), "0001900001-20-000009"),
+    Row("5", "ROE  RICHARD", 1900003, date(2020, 2, 14), "0001900003-20-000001"),
+    Row("5/A", "ROE  RICHARD", 1900003, date(2020, 3, 2), "0001900003-20-000002"),
+]
+
+
+def test_forms_setting_selects_forms_4_and_5(tmp_path: Path, all_rows: list[Row], monkeypatch, capsys) -> None:
+    """`--forms` (and FORM3_FORMS) choose the form types; `ownership` is all six, 3 to 5/A;
+    the default stays 3 and 3/A; `--form` (repeatable) is the older spelling and wins."""
+    from flows.cli import main
+
+    rows = all_rows + OTHER_OWNERSHIP
+    paths = write_quarters(tmp_path, rows)
+    monkeypatch.delenv("FORM3_FORMS", raising=False)
+
+    def manifest(*args: str) -> list[dict[str, str]]:
+        assert main(["manifest", *paths, *args]) == 0
+        return rows_of(capsys.readouterr().out)
+
+    every = ("3", "3/A", "4", "4/A", "5", "5/A")
+    assert manifest() == expected(rows)
+    assert manifest("--forms", "ownership") == expected(rows, forms=every)
+    got = manifest("--forms", "4/a, 5 ,5/A")
+    assert got == expected(rows, forms=("4/A", "5", "5/A"))
+    assert {r["form_type"] for r in got} == {"4/A", "5", "5/A"}
+    assert {r.accession for r in OTHER_OWNERSHIP} <= {r["accession_number"] for r in got}
+    assert manifest("--forms", "5", "--form", "4") == expected(rows, forms=("4",))
+    monkeypatch.setenv("FORM3_FORMS", "all")
+    assert manifest() == expected(rows, forms=every)
+    assert len({r["form_type"] for r in manifest()}) == 6
+
+    monkeypatch.setenv("FORM3_FORMS", " , ")
+    assert main(["manifest", *paths]) == 2
+    assert capsys.readouterr().err == "form3 manifest: FORM3_FORMS= , : Value error, --forms ' , ' names no form type\n"

@@ -358,3 +358,60 @@ def test_workers_run_without_dasks_statistical_profiler(monkeypatch) -> None:
         task_runner_for(get_profile("local"))
         assert os.environ["DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED"] == "True"
         assert dask.config.get("distributed.worker.profile.enabled") is True
+
+
+def test_mixed_run_names_its_json_for_its_forms_and_counts_by_form(form3, tmp_path: Path) -> None:
+    """EDGAR's mix (Forms 3, 4, 5 and amendments): the JSON is parsed_form345.json, the run
+    summary counts every form type as the manifest does, a failure carries the manifest's
+    form type; a rerun over the Form 3s alone publishes parsed_form3.json instead, as one set."""
+    from tests.conftest import load_generator
+
+    manifest = load_generator().make(tmp_path / "filings", tmp_path / "mix.csv", 40, seed=21, mix="edgar")
+    rows = list(csv.DictReader(open(manifest, newline="")))
+    missing = {k: "0" if k.startswith("n_") else "" for k in rows[0]} | {"path": "filings/gone.txt", "form_type": "4/A"}
+    with open(manifest, "a", newline="") as fh:
+        csv.DictWriter(fh, fieldnames=rows[0].keys(), lineterminator="\n").writerow(missing)
+    results = tmp_path / "results"
+    form3("run", str(manifest), "--results", str(results), "--batch-size", "15")
+    summary = form3.summary(results)
+    by_form: dict[str, int] = {}
+    for r in rows:
+        by_form[r["form_type"]] = by_form.get(r["form_type"], 0) + 1
+    assert set(by_form) == {"3", "3/A", "4", "4/A", "5", "5/A"}
+    expected = {f: {"filings": n, "succeeded": n, "failed": 0} for f, n in by_form.items()}
+    expected["4/A"] = {"filings": by_form["4/A"] + 1, "succeeded": by_form["4/A"], "failed": 1}
+    assert summary["forms"] == expected
+    assert list(summary["forms"])[0] == "4"  # most filings first
+    assert (summary["filings"], summary["succeeded"], summary["failed"]) == (41, 40, 1)
+    assert summary["json_file"] == "parsed_form345.json"
+    assert sorted(p.name for p in results.glob("parsed_form*.json")) == ["parsed_form345.json"]
+    records = json.loads((results / "parsed_form345.json").read_text())
+    assert [r["accession_number"] for r in records] == [r["accession_number"] for r in rows]
+    every = tuple(by_form)
+    for table, column in [
+        ("nonderiv_trans", "n_nonderivative_transactions"),
+        ("deriv_trans", "n_derivative_transactions"),
+        ("nonderiv_holdings", "n_nonderivative_holdings"),
+        ("deriv_holdings", "n_derivative_holdings"),
+        ("reporting_owners", "n_reporting_owners"),
+        ("footnotes", "n_footnotes"),
+    ]:
+        assert len(_table(results, table)) == _manifest_sum(manifest, column, every), table
+    assert _manifest_sum(manifest, "n_nonderivative_transactions", every) > 40
+    failures = list(csv.DictReader(open(results / "failures.csv", newline="")))
+    assert [(f["source"], f["error"], f["form_type"]) for f in failures] == [
+        ("filings/gone.txt", "unreadable", "4/A")
+    ]
+
+    threes = tmp_path / "threes.csv"
+    with open(threes, "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=rows[0].keys(), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(r for r in rows if r["form_type"] in ("3", "3/A"))
+    form3("run", str(threes), "--results", str(results))
+    again = form3.summary(results)
+    assert (again["parsed"], again["cached"], again["json_file"]) == (0, by_form["3"] + by_form["3/A"], "parsed_form3.json")
+    assert sorted(p.name for p in results.glob("parsed_form*.json")) == ["parsed_form3.json"]
+    assert not list(results.glob(".parsed_form*.tmp"))
+    assert {r["document_type"] for r in json.loads((results / "parsed_form3.json").read_text())} == {"3", "3/A"}
+    assert len(_table(results, "nonderiv_trans")) == 0  # written, empty

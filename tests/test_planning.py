@@ -203,3 +203,31 @@ def test_the_pre_check_reads_the_first_rows_and_the_planner_all(tmp_path: Path) 
         check_manifest(early, None, None, 5.0)
     with pytest.raises(ManifestError, match="no column 'where'"):
         check_manifest(early, "where", None, 5.0)
+
+
+def test_the_manifest_form_column_reaches_the_plan(tmp_path: Path) -> None:
+    """A manifest's form type column (form_type, form or document_type) is read with the filing
+    column, kept per row in the plan's rows file, and what failures.csv gets for a filing that
+    failed before its form was read."""
+    from flows.planning import read_rows, write_rows
+
+    manifest = tmp_path / "m.csv"
+    manifest.write_text(
+        "form_type,path,company\n"
+        f"4,{SAMPLE_DIR / NAME},A\n"
+        f" 5/A ,{tmp_path / 'missing.txt'},B\n"
+        f",{SAMPLE_DIR / '0006100243-17-014876.txt'},C\n"
+    )
+    man = read_manifest(manifest)
+    assert [(f.row, f.form) for f in man.filings] == [(2, "4"), (3, "5/A"), (4, None)]
+    other = tmp_path / "other.csv"
+    other.write_text(f"document_type,filing\n3/A,{SAMPLE_DIR / NAME}\n")
+    assert [f.form for f in read_manifest(other).filings] == ["3/A"]
+    plain = tmp_path / "plain.csv"
+    plain.write_text(f"path\n{SAMPLE_DIR / NAME}\n")
+    assert [f.form for f in read_manifest(plain).filings] == [None]
+
+    planned = identify_all(man.filings, 10**6)
+    assert planned[1].error is not None and planned[1].error.kind == UnreadableFilingError.kind
+    write_rows(tmp_path / "rows.parquet", planned, {}, {})
+    assert [p.ref.form for p in read_rows(tmp_path / "rows.parquet").planned] == ["4", "5/A", None]

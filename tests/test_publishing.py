@@ -8,7 +8,8 @@ import pyarrow.parquet as pq
 import pytest
 
 import flows.publishing as publishing
-from flows.outputs import OUTPUT_NAMES
+from flows.outputs import OUTPUT_NAMES, output_names
+from flows.publishing import publish_files
 from tests.conftest import load_generator
 
 pytestmark = pytest.mark.fast
@@ -94,3 +95,93 @@ def test_plan_then_publish_without_prefect_indexes_what_finished(tmp_path: Path)
     again = plan_run(settings, 2, log)
     assert (again.done, again.pending, len(again.batches)) == (6, 4, 1)
     assert again.batches[0].cache_key == plan.batches[1].cache_key  # the same filings, the same key
+
+
+# main before Forms 4 and 5 were read (parser version 2, checkpoint format 1).
+MAIN_BEFORE_FORMS_4_5 = "86bc71042fb8020fce380218bdcf28804b8c0384"
+
+
+def _checkout(commit: str, where: Path) -> Path:
+    """The repository's code at ``commit`` (``git archive``: a plain copy, not a worktree)."""
+    import subprocess
+
+    from tests.conftest import REPO
+
+    where.mkdir(parents=True)
+    archive = subprocess.run(["git", "-C", str(REPO), "archive", commit], capture_output=True, check=True)
+    subprocess.run(["tar", "-x", "-C", str(where)], input=archive.stdout, check=True)
+    return where
+
+
+def test_a_store_of_the_form3_parser_is_reused_after_upgrading(tmp_path: Path) -> None:
+    """A checkpoint store written by main before Forms 4 and 5 (p2-c1) serves its Form 3
+    records and its other errors without a re-parse; its Forms 4 and 5 (``not_form3`` then)
+    are parsed; the outputs equal a cold run's."""
+    import csv
+    import json
+    import subprocess
+    import sys
+
+    from flows.checkpoints import CheckpointStore, LEGACY_KEY_PREFIXES
+    from tasks.batch import KEY_PREFIX
+
+    manifest = load_generator().make(tmp_path / "filings", tmp_path / "manifest.csv", 60, seed=8, mix="edgar")
+    with open(manifest, newline="") as fh:
+        forms = [r["form_type"] for r in csv.DictReader(fh)]
+    paths = sorted((tmp_path / "filings").glob("*.txt"))
+    broken = tmp_path / "filings" / "broken.txt"
+    broken.write_text("<SEC-DOCUMENT>no XML in here</SEC-DOCUMENT>\n")
+    paths.insert(5, broken)
+    form45 = sum(1 for f in forms if f[0] in "45")
+    assert 40 < form45 < 60 and {"3", "3/A", "4", "4/A", "5", "5/A"} <= set(forms)
+
+    old_code = _checkout(MAIN_BEFORE_FORMS_4_5, tmp_path / "main")
+    upgraded = tmp_path / "upgraded"
+    script = (
+        "import json, sys\nfrom pathlib import Path\nimport flows.publishing as p\n"
+        "assert p.__file__.startswith(sys.argv[1]), p.__file__\n"
+        "paths = [Path(x) for x in json.loads(sys.argv[3])]\n"
+        "print(json.dumps(p.publish_files(Path(sys.argv[2]), paths, batch_size=9)))\n"
+    )
+    old = subprocess.run(
+        [sys.executable, "-c", script, str(old_code), str(upgraded), json.dumps([str(p) for p in paths])],
+        cwd=old_code, capture_output=True, text=True, env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(old_code)},
+    )
+    assert old.returncode == 0, old.stderr[-3000:]
+    before = json.loads(old.stdout)
+    assert before["error_types"] == {"not_form3": form45, "malformed_xml": 1}
+    store = CheckpointStore(upgraded / ".checkpoints")
+    legacy = sorted(p.name for p in store.batches_dir.iterdir())
+    assert len(legacy) == 7 and all(n.startswith(LEGACY_KEY_PREFIXES) for n in legacy)
+
+    after = publish_files(upgraded, paths, batch_size=9)
+    batches = sorted(p.name for p in store.batches_dir.iterdir())
+    new = [n for n in batches if n.startswith(KEY_PREFIX)]
+    assert sorted(set(batches) - set(new)) == legacy  # nothing old was rewritten
+    parsed = sum(len(json.loads(line)["ids"]) for line in store.index_path.read_text().splitlines()
+                 if json.loads(line)["key"] in new)
+    assert parsed == form45  # the Form 3s and the broken filing came from the old store
+    assert after["error_types"] == {"malformed_xml": 1}
+    assert (after["succeeded"], after["json_file"]) == (len(forms), "parsed_form345.json")
+
+    cold = publish_files(tmp_path / "cold", paths, batch_size=9)
+    assert after == cold | {"results_dir": str(upgraded), "checkpoint_dir": str(upgraded / ".checkpoints")}
+    assert not (upgraded / "parsed_form3.json").exists()  # main's JSON left with its set
+    for name in output_names(tmp_path / "cold"):
+        a, b = upgraded / name, tmp_path / "cold" / name
+        if name.endswith(".parquet"):
+            assert pq.read_table(a).equals(pq.read_table(b)), name
+        else:
+            assert a.read_bytes() == b.read_bytes(), name
+    # And again: the legacy batches are indexed once (a marked line), not re-read.
+    assert publish_files(upgraded, paths, batch_size=9) == after
+    assert sum('"legacy":true' in line for line in store.index_path.read_text().splitlines()) == 7
+
+
+def test_the_json_is_named_for_its_forms() -> None:
+    from flows.outputs import json_name
+
+    assert json_name([]) == json_name(["3", "3/A"]) == "parsed_form3.json"
+    assert json_name(["4/A", "4"]) == "parsed_form4.json"
+    assert json_name(["5", "3/A", "4"]) == json_name(["3", "4", "5", "5/A", "4/A"]) == "parsed_form345.json"
+    assert json_name(["5/A", "4"]) == "parsed_form45.json"
