@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
+from decimal import Decimal
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -227,7 +228,7 @@ def test_corpus_tables_counts_keys_and_formats(corpus345_results: Path, form345_
         assert not bad, (name, bad[:5])
     # The Parquet keeps the filed prices, more than two decimals included.
     prices = pq.read_table(corpus345_results / "nonderiv_trans.parquet", columns=["trans_pricepershare"])["trans_pricepershare"].to_pylist()
-    assert sum(p is not None and round(p, 2) != p for p in prices) > 100
+    assert sum(p is not None and Decimal(repr(p)).as_tuple().exponent < -2 for p in prices) == 938
     # 10 reporting owners on one filing.
     owners = Counter(r["ACCESSION_NUMBER"] for r in tsv_rows(sec / "REPORTINGOWNER.tsv"))
     assert owners["0000950123-20-007937"] == 10
