@@ -5,6 +5,9 @@ output with the flow's publishing code, then times the export again alone on the
 tables. Prints figures; asserts nothing. Compare the export's seconds with a cold
 ``form3 run`` of the same N (benchmarks/flow_bench.py).
 
+``--filings-dir DIR`` uses filings made beforehand (another generator, e.g. one with EDGAR's mix
+of Forms 3, 4 and 5: ``python make_sample.py --mix edgar --count N --out DIR``) instead.
+
 ``--baseline TREE`` (a checkout of another revision, e.g. ``git worktree add /tmp/base main``
 or ``git archive main | tar -x -C /tmp/base``) also times that tree's export on the same
 Parquet tables, alternating with this tree's, each in a fresh process, ``--rounds`` times:
@@ -48,16 +51,19 @@ def timed_export(tree: Path, results: Path, out: Path) -> float:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--filings", type=int, default=100_000)
+    ap.add_argument("--filings-dir", type=Path, help="filings made beforehand (all .txt files in it)")
     ap.add_argument("--baseline", type=Path, help="another checkout whose export to time on the same tables")
     ap.add_argument("--rounds", type=int, default=3)
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
+        filings = args.filings_dir or root / "filings"
+        if not args.filings_dir:
+            t = time.perf_counter()
+            _generator().make(filings, root / "manifest.csv", args.filings, seed=11)
+            print(f"generated {args.filings} filings in {time.perf_counter() - t:.1f} s")
         t = time.perf_counter()
-        _generator().make(root / "filings", root / "manifest.csv", args.filings, seed=11)
-        print(f"generated {args.filings} filings in {time.perf_counter() - t:.1f} s")
-        t = time.perf_counter()
-        publish_files(root / "results", sorted((root / "filings").iterdir()))
+        publish_files(root / "results", sorted(filings.glob("*.txt")))
         total = time.perf_counter() - t
         t = time.perf_counter()
         counts = export_results(root / "results", root / "again")

@@ -74,7 +74,8 @@ def _table_rows(records: pa.Table, name: str, accessions: pa.Array, sources: pa.
 
 class FormCounts:
     """Filings by form type, as ``run_summary.json`` and the UI report them: a success's form is
-    its ``documentType``, a failure's the manifest's form column (else ``unknown``)."""
+    its ``documentType``; a failure's the form its bytes name (SEC header, ``documentType``),
+    else the manifest's form column, else ``unknown``."""
 
     UNKNOWN = "unknown"
 
@@ -136,12 +137,13 @@ def publish(
                 records = _records_of(chosen, store)
                 kinds = records.column("error_kind").to_pylist()
                 messages = records.column("error_message").to_pylist()
+                filed = records.column("form_type").to_pylist()  # null in batches before it
                 ok = []
-                for (_, p), kind, message in zip(chosen, kinds, messages, strict=True):
+                for (_, p), kind, message, form in zip(chosen, kinds, messages, filed, strict=True):
                     if kind is None:
                         ok.append(p)
                     else:
-                        failures.append((p.ref.row, p.ref.source, kind, message, p.ref.form))
+                        failures.append((p.ref.row, p.ref.source, kind, message, form or p.ref.form))
                 records = records.filter(pc.is_null(records.column("error_kind")))
                 forms.add_succeeded(_document_types(records))
                 sources = [p.ref.source for p in ok]

@@ -28,6 +28,7 @@ from tasks.extract import parse_filing, sha256_of
 from tasks.fetch import Fetcher, FetchPlan
 from tasks.files import atomic_path
 from tasks.reading import inject_fault, read_filing
+from tasks.submission import filed_form_type
 from tasks.version import PARSER_VERSION
 
 # Every checkpoint key starts so; a new parser version or checkpoint format makes all older
@@ -114,14 +115,14 @@ def extract_items(batch: Batch, fetcher: Fetcher | None = None) -> tuple[BatchRe
     records = BatchRecords.empty()
     io_errors: dict[str, str] = {}
     for identity, location in batch.read_items():
-        sha256 = None
+        sha256, data = None, b""
         try:
             inject_fault(location)
             data = _read(identity, location, batch, fetcher)
             sha256 = sha256_of(data)
             records.add_record(identity, parse_filing(data, sha256))
         except FilingError as exc:
-            records.add_error(identity, sha256, exc.kind, exc.message)
+            records.add_error(identity, sha256, exc.kind, exc.message, filed_form_type(data))
         except (OSError, TimeoutError) as exc:
             io_errors[identity] = f"{type(exc).__name__}: {exc}"
     return records, io_errors

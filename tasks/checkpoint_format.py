@@ -32,7 +32,8 @@ from tasks.version import PARSER_VERSION
 # Bump when this file's layout changes (it is part of every checkpoint key, like the parser's).
 # "2": two more table columns (nonderiv_trans, deriv_trans: Form 4/5 transactions), and the
 # submissions rows end in three more fields (the Form 4/5 flags' filed spellings, which the
-# SEC's TSVs print; null on a Form 3, so a Form 3 row of format 1 is the same row without them).
+# SEC's TSVs print; null on a Form 3, so a Form 3 row of format 1 is the same row without them),
+# and a ``form_type`` column (the form of a record, and of an error where its bytes name one).
 CHECKPOINT_FORMAT = "2"
 SUFFIX = ".parquet"
 FILING_FIELDS = [
@@ -42,6 +43,9 @@ FILING_FIELDS = [
     pa.field("error_kind", pa.string()),
     pa.field("error_message", pa.string()),
     pa.field("json_tail", pa.string()),
+    # A record's documentType; an error's form as its bytes name it (header or documentType),
+    # when they do: what the run summary and failures.csv count by form.
+    pa.field("form_type", pa.string()),
 ]
 SCHEMA = pa.schema(
     FILING_FIELDS + [pa.field(name, pa.list_(pa.struct(list(SCHEMAS[name])))) for name in TABLE_COLUMNS],
@@ -59,6 +63,7 @@ class BatchRecords:
     error_kinds: list[str | None]
     error_messages: list[str | None]
     json_tails: list[str | None]
+    form_types: list[str | None]
     # Every table's rows of the batch in one flat list, and how many each filing has. Not a
     # list per filing and table: those 6 lists a filing survived into the collector's oldest
     # generation and, with a Dask worker's heap, set off a full collection every ~10,000
@@ -68,22 +73,24 @@ class BatchRecords:
 
     @classmethod
     def empty(cls) -> "BatchRecords":
-        return cls([], [], [], [], [], [], {name: [] for name in TABLE_COLUMNS}, {name: [] for name in TABLE_COLUMNS})
+        return cls([], [], [], [], [], [], [], {name: [] for name in TABLE_COLUMNS}, {name: [] for name in TABLE_COLUMNS})
 
     def add_record(self, identity: str, filing: Form3Filing) -> None:
         self._add(identity, filing.sha256, filing.accession_number, None, None,
-                  json_tail(filing), table_rows(filing))
+                  json_tail(filing), filing.document.document_type, table_rows(filing))
 
-    def add_error(self, identity: str, sha256: str | None, kind: str, message: str) -> None:
-        self._add(identity, sha256, None, kind, message, None, {})
+    def add_error(self, identity: str, sha256: str | None, kind: str, message: str,
+                  form_type: str | None = None) -> None:
+        self._add(identity, sha256, None, kind, message, None, form_type, {})
 
-    def _add(self, identity, sha256, accession, kind, message, tail, rows) -> None:  # noqa: ANN001
+    def _add(self, identity, sha256, accession, kind, message, tail, form, rows) -> None:  # noqa: ANN001
         self.identities.append(identity)
         self.sha256s.append(sha256)
         self.accessions.append(accession)
         self.error_kinds.append(kind)
         self.error_messages.append(message)
         self.json_tails.append(tail)
+        self.form_types.append(form)
         for name in TABLE_COLUMNS:
             mine = rows.get(name, ())
             self.rows[name].extend(mine)
@@ -94,7 +101,7 @@ class BatchRecords:
             pa.array(values, type=f.type)
             for values, f in zip(
                 (self.identities, self.sha256s, self.accessions, self.error_kinds,
-                 self.error_messages, self.json_tails),
+                 self.error_messages, self.json_tails, self.form_types),
                 FILING_FIELDS, strict=True,
             )
         ]

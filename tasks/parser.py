@@ -3,8 +3,8 @@
 
 Speed matters (the whole pipeline's floor is this function, ~0.1 ms a filing), so the parser
 walks each element's children once and dispatches on the tag instead of issuing one XPath
-query per field; inside a row, lxml's C-level ``iter(*tags)`` finds the value-bearing elements
-at whatever depth the schema nests them. Security: the parser never resolves entities, loads a
+query per field; a holding or transaction row is one flat walk over its descendants (see
+:func:`_row`), and a reporting owner's leaves come from lxml's C-level ``iter(*tags)``. Security: the parser never resolves entities, loads a
 DTD or touches the network, and any document that declares a DTD is refused before lxml sees
 it: real ownership XML never has one, and a billion-laughs or XXE file must fail fast without
 reading a file.

@@ -157,3 +157,20 @@ def _first_document_xml(data: bytes, start: int) -> bytes:
     if xml_end < 0:
         raise MalformedXmlError("<XML> block is not closed (truncated?)")
     return data[xml_start + 5 : xml_end].strip()
+
+
+# The form a filing says it is, where the SEC header or the ownership XML names it.
+_FILED_FORM = re.compile(
+    rb"CONFORMED SUBMISSION TYPE:[ \t]*([^\s<]+)|<documentType>\s*([^<\s]+)\s*</documentType>"
+)
+FILED_FORM_WINDOW = 256 * 1024  # the header and the document's start; never the whole file
+
+
+def filed_form_type(data: bytes) -> str | None:
+    """The form type a filing that could not be parsed names for itself: its SEC header's
+    CONFORMED SUBMISSION TYPE, else its ``documentType``; None if it names none. For the
+    ``form_type`` of ``failures.csv``: a cheap bounded search, not a parse."""
+    match = _FILED_FORM.search(data, 0, FILED_FORM_WINDOW)
+    if match is None:
+        return None
+    return (match.group(1) or match.group(2)).decode("ascii", "replace")

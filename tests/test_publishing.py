@@ -10,6 +10,7 @@ import pytest
 import flows.publishing as publishing
 from flows.outputs import OUTPUT_NAMES, output_names
 from flows.publishing import publish_files
+from tests.conftest import REPO
 from tests.conftest import load_generator
 
 pytestmark = pytest.mark.fast
@@ -185,3 +186,32 @@ def test_the_json_is_named_for_its_forms() -> None:
     assert json_name(["4/A", "4"]) == "parsed_form4.json"
     assert json_name(["5", "3/A", "4"]) == json_name(["3", "4", "5", "5/A", "4/A"]) == "parsed_form345.json"
     assert json_name(["5/A", "4"]) == "parsed_form45.json"
+
+
+def test_a_failure_carries_the_form_its_bytes_name(tmp_path: Path) -> None:
+    """failures.csv's form_type: the SEC header's CONFORMED SUBMISSION TYPE or the XML's
+    documentType of a filing that could not be parsed; empty when neither is there."""
+    import csv
+
+    from tasks.submission import filed_form_type
+
+    real = (REPO / "data" / "sample" / "0006100243-17-014876.txt").read_bytes()
+    cut = real[: real.index(b"</ownershipDocument>")] + b"</XML>\n"
+    files = {
+        "header.txt": cut.replace(b"CONFORMED SUBMISSION TYPE:\t3", b"CONFORMED SUBMISSION TYPE:\t4/A"),
+        "bare.xml": b"<?xml version='1.0'?>\n<ownershipDocument><documentType>5</documentType><issuer>",
+        "nothing.txt": b"no submission here",
+    }
+    for name, data in files.items():
+        (tmp_path / name).write_bytes(data)
+    assert [filed_form_type(d) for d in files.values()] == ["4/A", "5", None]
+    summary = publish_files(tmp_path / "results", [tmp_path / n for n in files])
+    with open(tmp_path / "results" / "failures.csv", newline="") as fh:
+        failures = [(r["source"].rsplit("/", 1)[-1], r["error"], r["form_type"]) for r in csv.DictReader(fh)]
+    assert failures == [("header.txt", "malformed_xml", "4/A"), ("bare.xml", "malformed_xml", "5"),
+                        ("nothing.txt", "no_ownership_xml", "")]
+    assert summary["forms"] == {
+        "4/A": {"filings": 1, "succeeded": 0, "failed": 1},
+        "5": {"filings": 1, "succeeded": 0, "failed": 1},
+        "unknown": {"filings": 1, "succeeded": 0, "failed": 1},
+    }

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
+from decimal import Decimal
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -227,7 +228,7 @@ def test_corpus_tables_counts_keys_and_formats(corpus345_results: Path, form345_
         assert not bad, (name, bad[:5])
     # The Parquet keeps the filed prices, more than two decimals included.
     prices = pq.read_table(corpus345_results / "nonderiv_trans.parquet", columns=["trans_pricepershare"])["trans_pricepershare"].to_pylist()
-    assert sum(p is not None and round(p, 2) != p for p in prices) > 100
+    assert sum(p is not None and Decimal(repr(p)).as_tuple().exponent < -2 for p in prices) == 938
     # 10 reporting owners on one filing.
     owners = Counter(r["ACCESSION_NUMBER"] for r in tsv_rows(sec / "REPORTINGOWNER.tsv"))
     assert owners["0000950123-20-007937"] == 10
@@ -272,3 +273,17 @@ def test_form4_and_5_rows_in_the_sec_files(form345_corpus: Path, tmp_path: Path)
     assert (subs["0001179110-20-001219"]["FORM3_HOLDINGS_REPORTED"], subs["0001179110-20-001219"]["FORM4_TRANS_REPORTED"]) == ("1", "0")
     coding = pq.read_table(results / "nonderiv_trans.parquet").to_pylist()
     assert [(r["trans_code"], r["equity_swap_involved"], r["equity_swap_involved_text"]) for r in coding][-2:] == [(None, None, None), ("G", False, "0")]
+
+
+def test_footnote_only_price_and_absent_aff10b5one(real_results: Path, corpus345_results: Path, form345_manifest) -> None:
+    """Natera's 0001415889-24-019064 gives its price only as footnote F2: an empty price with
+    its footnote id in the TSV, null in the Parquet. aff10b5One (no SEC column) is null in the
+    Parquet wherever the filing lacks it, never a guessed false."""
+    (row,) = [r for r in tsv_rows(real_results / "sec" / "NONDERIV_TRANS.tsv") if r["ACCESSION_NUMBER"] == "0001415889-24-019064"]
+    assert (row["TRANS_PRICEPERSHARE"], row["TRANS_PRICEPERSHARE_FN"], row["TRANS_SHARES"], row["TRANS_SHARES_FN"]) == ("", "F2", "2964.0", "F1")
+    (parquet,) = [r for r in pq.read_table(real_results / "nonderiv_trans.parquet").to_pylist() if r["accession_number"] == "0001415889-24-019064"]
+    assert (parquet["trans_pricepershare"], parquet["trans_pricepershare_fn"]) == (None, "F2")
+    subs = pq.read_table(corpus345_results / "submissions.parquet", columns=["aff10b5one"])["aff10b5one"].to_pylist()
+    filed = [r["aff10b5One"] for r in _parsed(form345_manifest)]
+    assert Counter(subs) == Counter(None if v == "" else v in ("1", "true") for v in filed)
+    assert subs.count(None) > 300
