@@ -36,6 +36,27 @@ UserAgent = Annotated[
 ]
 
 
+# A batch is the unit Prefect orchestrates (~50-65 ms of overhead each on Dask) and the unit
+# of loss on a crash; a filing costs ~0.1 ms. Auto size aims at a few batches per worker.
+MIN_BATCH, MAX_BATCH, BATCHES_PER_WORKER = 25, 2000, 4
+
+
+def auto_batch_size(pending: int, workers: int) -> int:
+    """Enough batches to keep every worker busy and bound crash loss; few enough to stay cheap."""
+    target = -(-pending // max(1, workers * BATCHES_PER_WORKER))
+    return max(MIN_BATCH, min(MAX_BATCH, target))
+
+
+def default_store_dir(results_dir: Path) -> Path:
+    """The checkpoint store when ``--store`` is not given: inside the results directory."""
+    return results_dir / ".checkpoints"
+
+
+def logs_dir(results_dir: Path) -> Path:
+    """Where a run's own Prefect server (flows.local_api) writes its log."""
+    return results_dir / "logs"
+
+
 def _absolute(value: Path | None) -> Path | None:
     return None if value is None else value.expanduser().resolve()
 
@@ -68,7 +89,8 @@ class RunSettings(BaseModel):
     )
     batch_size: Annotated[int | None, Source("--batch-size", "FORM3_BATCH_SIZE", "N")] = Field(
         None, ge=1, description="filings per task run",
-        json_schema_extra={"default_help": "automatic, ~4 batches per worker, 25-2000"},
+        json_schema_extra={"default_help": f"automatic, ~{BATCHES_PER_WORKER} batches per worker, "
+                           f"{MIN_BATCH}-{MAX_BATCH}"},
     )
     column: Annotated[str | None, Source("--column", "FORM3_COLUMN", "NAME")] = Field(
         None, description="the manifest column naming the filing",
@@ -105,7 +127,11 @@ class RunSettings(BaseModel):
 
     @property
     def checkpoint_dir(self) -> Path:
-        return self.store_dir if self.store_dir is not None else self.results_dir / ".checkpoints"
+        return self.store_dir if self.store_dir is not None else default_store_dir(self.results_dir)
+
+    def batch_size_for(self, pending: int, workers: int) -> int:
+        """``--batch-size`` if given, else the automatic size for this much work."""
+        return self.batch_size or auto_batch_size(pending, workers)
 
     @property
     def downloads_dir(self) -> Path:

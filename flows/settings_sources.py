@@ -16,7 +16,7 @@ from __future__ import annotations
 import argparse
 import os
 import typing
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -104,10 +104,15 @@ def default_text(field: FieldInfo) -> str:
     return "none" if field.default is None else str(field.default)
 
 
-def add_arguments(parser: argparse.ArgumentParser, model: type[BaseModel]) -> None:
-    """One argument per field, help text from the declaration. Values stay strings (or None
-    when not given): the model validates them, so flags and variables get the same checks."""
+def add_arguments(
+    parser: argparse.ArgumentParser, model: type[BaseModel], only: Iterable[str] | None = None,
+) -> None:
+    """One argument per field (or per field named in ``only``), help text from the
+    declaration. Values stay strings (or None when not given): the model validates them, so
+    flags and variables get the same checks."""
     for name, field in model.model_fields.items():
+        if only is not None and name not in only:
+            continue
         source = source_of(field)
         help_text = f"{field.description} (default: {default_text(field)}; env {source.env})"
         help_text = help_text.replace("%", "%%")
