@@ -3,8 +3,8 @@
 From these declarations come the ``form3 run`` / ``form3 serve`` / ``form3 server`` flags
 (:func:`flows.settings_sources.add_arguments`), the environment variables, the flow's one
 parameter (``settings: RunSettings``, which the UI renders as a form in its custom-run
-dialog), the served deployment's default parameters, and the README's settings table
-(``python -m flows.settings``; a test keeps the README equal to it). Settings are resolved
+dialog), the served deployment's default parameters, and the settings reference in
+``docs/settings.md`` (``flows.settings_docs``). Settings are resolved
 once, in the process that starts a run (flag > environment > default), and the values used
 are recorded in ``run_summary.json``.
 """
@@ -12,13 +12,12 @@ are recorded in ``run_summary.json``.
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from flows.settings_sources import Source, markdown_table
+from flows.settings_sources import Source
 from tasks.fetch import SEC_MAX_RPS, FetchPlan, FetchSettings
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -205,33 +204,3 @@ class IndexSettings(BaseModel):
 def form3_home() -> Path:
     """Per-user state that is not results: the team server's client settings (FORM3_HOME)."""
     return Path(os.environ.get("FORM3_HOME") or "~/.form3").expanduser()
-
-
-def settings_tables() -> str:
-    """The README's settings section body: one table per settings model."""
-    parts = []
-    for title, model in (
-        ("`form3 run` (and `form3 serve`: the defaults of runs started from the UI)", RunSettings),
-        ("`form3 serve`", ServeSettings),
-        ("`form3 server`", ServerSettings),
-    ):
-        parts.append(f"{title}:\n\n{markdown_table(model)}")
-    return "\n".join(parts)
-
-
-README_START, README_END = "<!-- settings:start -->\n", "<!-- settings:end -->"
-
-
-def write_readme_section(readme: Path) -> None:
-    """Replace the README's generated settings section with the current tables."""
-    text = readme.read_text()
-    head, _, rest = text.partition(README_START)
-    _, _, tail = rest.partition(README_END)
-    readme.write_text(head + README_START + settings_tables() + README_END + tail)
-
-
-if __name__ == "__main__":
-    if sys.argv[1:2] == ["--readme"]:
-        write_readme_section(Path(sys.argv[2]))
-    else:
-        sys.stdout.write(settings_tables())

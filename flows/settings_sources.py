@@ -88,6 +88,8 @@ def resolve(
 
 def _type_name(annotation: Any) -> str:
     args = [a for a in typing.get_args(annotation) if a is not type(None)]
+    if typing.get_origin(annotation) is dict:
+        return "mapping"
     if typing.get_origin(annotation) is typing.Literal:
         return " \\| ".join(str(a) for a in typing.get_args(annotation))
     if args and typing.get_origin(annotation) is not None:
@@ -127,6 +129,15 @@ def add_arguments(
 def flag_values(args: argparse.Namespace, model: type[BaseModel]) -> dict[str, Any]:
     """The values argparse collected for the model's fields (None where not given)."""
     return {name: getattr(args, name, None) for name in model.model_fields}
+
+
+def key_table(model: type[BaseModel]) -> str:
+    """The docs' table of a model with no flags (a file's keys: cluster profiles), generated."""
+    lines = ["| key | type | default | what |", "|---|---|---|---|"]
+    for name, field in model.model_fields.items():
+        default = default_text(field) if field.default_factory is None else str(field.default_factory())
+        lines.append(f"| `{name}` | {_type_name(field.annotation)} | {default} | {field.description} |")
+    return "\n".join(lines) + "\n"
 
 
 def markdown_table(model: type[BaseModel]) -> str:
