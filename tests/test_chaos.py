@@ -77,9 +77,16 @@ def test_random_kills_then_one_full_run(form3, prefect_api: str, synthetic_3000:
     results = tmp_path / "results"
     args = [sys.executable, "-m", "flows.cli", "run", str(synthetic_3000), "--results", str(results),
             "--batch-size", "60"]
-    log = []
+    # A set is published first (the first 1,000 rows), so that every kill meets one and must
+    # leave it or the new one whole.
+    with open(synthetic_3000, encoding="utf-8") as fh:
+        head = [next(fh) for _ in range(1001)]
+    first = synthetic_3000.with_name(f"first-1000-{tmp_path.name}.csv")  # beside it: relative paths
+    first.write_text("".join(head), encoding="utf-8")
+    form3("run", str(first), "--results", str(results), "--batch-size", "60")
+    log = [f"before the kills: {_one_whole_set(results, tmp_path / 'copy')}"]
     for attempt in range(KILLS):
-        kind = rng.choice(("group", "group", "worker", "publish"))
+        kind = rng.choice(("group", "worker", "publish", "publish"))
         delay = rng.uniform(0.5, 9.0)
         proc = subprocess.Popen(args, cwd=REPO, env=cli_env(prefect_api), stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL, start_new_session=True)
@@ -88,7 +95,7 @@ def test_random_kills_then_one_full_run(form3, prefect_api: str, synthetic_3000:
         while proc.poll() is None and time.monotonic() - started < 120:
             elapsed = time.monotonic() - started
             if kind == "publish" and _publishing(results, since):  # writing, documenting or renaming
-                kind, delay = "publishing", elapsed + rng.uniform(0.0, 1.5)
+                kind, delay = "publishing", elapsed + rng.uniform(0.0, 1.0)
             if kind in ("group", "publishing") and elapsed >= delay:
                 os.killpg(proc.pid, signal.SIGKILL)
                 what += f"group at {elapsed:.1f}s" + (" while publishing" if kind == "publishing" else "")
@@ -109,6 +116,7 @@ def test_random_kills_then_one_full_run(form3, prefect_api: str, synthetic_3000:
         log.append(f"kill {attempt}: {what or 'the run finished first'} (rc {proc.returncode}): {left}")
     print("\n".join(log))  # shown with -s and with any failure below
     assert any("while publishing" in line for line in log), log  # the fault this test is for
+    assert "no set yet" not in "\n".join(log), log
 
     form3("run", str(synthetic_3000), "--results", str(results), "--batch-size", "60")
     summary = form3.summary(results)
