@@ -69,6 +69,18 @@ def test_bad_value_exits_2_with_one_line(monkeypatch, capsys) -> None:
     assert "FORM3_SERVER_PORT=70000: Input should be less than or equal to 65535" in capsys.readouterr().err
 
 
+def test_retry_takes_its_results_dir_from_the_settings_model(tmp_path: Path) -> None:
+    """`form3 retry --results` is RunSettings' field: same flag, same variable, same default."""
+    args = build_parser().parse_args(["retry", "0b6e4a52-0000-0000-0000-000000000000"])
+    environ = {"FORM3_RESULTS": str(tmp_path / "team")}
+    assert resolve(RunSettings, flag_values(args, RunSettings), environ).results_dir == tmp_path / "team"
+    args = build_parser().parse_args(["retry", "x", "--results", str(tmp_path / "mine")])
+    assert resolve(RunSettings, flag_values(args, RunSettings), environ).results_dir == tmp_path / "mine"
+    assert resolve(RunSettings, flag_values(args, RunSettings), {}).results_dir == tmp_path / "mine"
+    help_text = build_parser()._subparsers._group_actions[0].choices["retry"].format_help()
+    assert "(default: results; env FORM3_RESULTS)" in " ".join(help_text.split())
+
+
 def test_server_settings_from_flags() -> None:
     args = build_parser().parse_args(["server", "--no-auth", "--port", "4302"])
     s = resolve(ServerSettings, flag_values(args, ServerSettings), {})
