@@ -11,10 +11,11 @@ describes files that are not there.
 from __future__ import annotations
 
 import shlex
+from pathlib import Path
 from typing import Any
 
 from flows.outputs import FAILURES_NAME, JSON_NAME, SEC_DIR, SUMMARY_NAME, SUMS_NAME
-from flows.settings import REPO_ROOT, RunSettings
+from flows.settings import REPO_ROOT, RunSettings, logs_dir
 from flows.settings_sources import source_of
 from tasks.tables import EXTENSION_FILES, SEC_FILES
 
@@ -67,6 +68,16 @@ def rerun_command(settings: dict[str, Any]) -> str:
         text = shlex.quote(str(value))
         parts.append(text if source.positional else f"{source.flag} {text}")
     return " ".join(parts)
+
+
+def rsync_line(host: str, results: Path, checkpoints: Path) -> str:
+    """The copy-home command: the results without what only reruns need (the checkpoint store
+    and the run server's logs, when they are inside the results directory)."""
+    excludes = "".join(
+        f" --exclude /{d.relative_to(results).as_posix()}"
+        for d in (checkpoints, logs_dir(results)) if d.is_relative_to(results)
+    )
+    return f"rsync -av{excludes} {host}:{results}/ ./{results.name}/"
 
 
 def _counts_table(title: str, counts: dict[str, Any]) -> list[str]:
@@ -148,8 +159,8 @@ def render(summary: dict[str, Any], host: str, forms: dict[str, int] | None = No
         "## Copy it home",
         "",
         "```",
-        f"rsync -av --exclude .checkpoints --exclude logs {host}:{results}/ ./results/",
-        f"cd results && sha256sum -c {SUMS_NAME}",
+        rsync_line(host, Path(results), Path(summary["checkpoint_dir"])),
+        f"cd {Path(results).name} && sha256sum -c {SUMS_NAME}",
         "```",
         "",
     ]
