@@ -11,6 +11,7 @@ describes files that are not there.
 from __future__ import annotations
 
 import shlex
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -60,7 +61,8 @@ def rerun_command(settings: dict[str, Any]) -> str:
     """The ``form3 run`` line that repeats this run: the manifest, and every setting that
     differs from its declared default, by its declared flag."""
     defaults = RunSettings.model_construct().model_dump(mode="json")
-    parts = ["form3", "run"]
+    installed = Path(sys.prefix) / "bin" / "form3"  # this installation's, wherever PATH points
+    parts = [str(installed) if installed.exists() else "form3", "run"]
     for name, field in RunSettings.model_fields.items():
         value, source = settings.get(name), source_of(field)
         if value is None or (not source.positional and str(value) == str(defaults[name])):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -55,7 +56,7 @@ def _check_documents(results: Path, summary: dict, copy: Path) -> None:
     assert f"| succeeded | {summary['succeeded']:,} |" in readme
     assert f"| `failures.csv` | {summary['failed']:,} |" in readme
     assert f"| `parsed_form3.json` | {summary['succeeded']:,} |" in readme
-    assert f"form3 run {summary['manifest']} --results {results}" in readme
+    assert f"{sys.prefix}/bin/form3 run {summary['manifest']} --results {results} --batch-size 4\n" in readme
     assert f"rsync -av --exclude /.checkpoints --exclude /logs {summary['host']}:{results}/ ./results/" in readme
     assert "Slurm jobs: 41, 42" in readme and summary["slurm_job_ids"] == ["41", "42"]
     assert f"| 3 | {summary['succeeded']:,} |" in readme  # by form type, from the submissions
