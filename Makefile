@@ -29,9 +29,11 @@ test: test-fast
 	@if [ "$$(id -u)" = 0 ]; then bash deployments/local-slurm/up.sh && bash deployments/multi-node/up.sh && bash tests/install-browser.sh; fi
 	$(PY) -m pytest -q -rs -m "not fast" $(PYTEST_ARGS)
 
-# The README's settings table, generated from flows/settings.py.
+# The settings reference (docs/settings.md), generated from flows/settings.py and the cluster
+# profile model; the data dictionary from tasks/tables.py.
 docs: $(STAMP)
-	$(PY) -m flows.settings --readme README.md
+	$(PY) -m flows.settings_docs --write docs/settings.md
+	$(PY) docs/make_data_dictionary.py
 
 
 sample: $(STAMP)

@@ -7,7 +7,7 @@ import importlib.metadata
 import sys
 from pathlib import Path
 
-from flows.settings import IndexSettings, RunSettings, ServerSettings, ServeSettings
+from flows.settings import IndexSettings, RunSettings, ServerSettings, ServeSettings, logs_dir
 from flows.settings_sources import SettingsError, add_arguments, flag_values, resolve
 
 
@@ -51,7 +51,8 @@ def _retry(args: argparse.Namespace) -> int:
 
     # A run started by `form3 run` without a server lives in the default local database:
     # a loopback server on it is started for the retry, as for the run.
-    with client_api(Path(args.results) / "logs"):
+    settings = resolve(RunSettings, flag_values(args, RunSettings))
+    with client_api(logs_dir(settings.results_dir)):
         return retry(args.flow_run_id, wait=not args.no_wait, timeout=args.timeout)
 
 
@@ -153,8 +154,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--no-wait", action="store_true",
                    help="deployment runs: return once scheduled, do not wait for the result")
     t.add_argument("--timeout", type=float, help="give up waiting after this many seconds")
-    t.add_argument("--results", default=str(RunSettings.model_fields["results_dir"].default),
-                   help="where a loopback server's log goes if one must be started")
+    add_arguments(t, RunSettings, only=("results_dir",))  # where a loopback server's log goes
     t.set_defaults(func=_retry)
 
     m = sub.add_parser("manifest", help="build a manifest from EDGAR form.idx / master.idx files")

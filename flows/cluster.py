@@ -1,16 +1,21 @@
-"""Cluster profiles (``deployments/profiles.yaml``) to a configured DaskTaskRunner."""
+"""Cluster profiles (``deployments/profiles.yaml``) to a configured DaskTaskRunner.
+
+A profile's keys are declared once, in :class:`ClusterProfile` (type, default, help): loading
+validates against it (an unknown key or a wrong type is one line naming the key and the file),
+and ``form3 profile show`` and the profile reference in the docs are made from it.
+"""
 
 from __future__ import annotations
 
 import inspect
 import os
 import re
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from prefect_dask import DaskTaskRunner
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
 from flows.settings import REPO_ROOT
 
@@ -32,8 +37,6 @@ TLS_DIR_NAME = "dask-tls"
 # times slower in a worker (32 s against 11 s: every stat releases the GIL to the sampler),
 # for a dashboard page this tool does not use.
 WORKER_DASK_CONFIG = {"distributed.worker.profile.enabled": False}
-# Top-level profile keys besides ``cluster``; anything else is a typo.
-PROFILE_KEYS = frozenset({"kind", "cluster", "adapt", "same_host", "slurm_conf", "worker_start_timeout"})
 
 
 class ProfileError(ValueError):
@@ -89,17 +92,68 @@ def lifetime_args(walltime: str) -> list[str]:
     return ["--lifetime", f"{lifetime}s", "--lifetime-stagger", f"{stagger}s"]
 
 
-@dataclass(slots=True)
-class ClusterProfile:
-    name: str
-    kind: str  # "local" or "slurm"
-    cluster: dict[str, Any]
-    adapt: dict[str, Any] | None
-    same_host: bool
-    # The Slurm cluster's slurm.conf when it is not the system's default (SLURM_CONF for
-    # sbatch/squeue/scancel, set in this process before the cluster starts).
-    slurm_conf: str | None = None
-    worker_start_timeout: float = DEFAULT_WORKER_START_TIMEOUT
+class ClusterProfile(BaseModel):
+    """One cluster profile: every key a profile may have, declared once."""
+
+    model_config = ConfigDict(extra="forbid", validate_default=True)
+
+    kind: Literal["local", "slurm"] = Field(
+        "local", description="where the batches run: a Dask LocalCluster on this machine, or "
+        "Slurm jobs (dask_jobqueue.SLURMCluster)",
+    )
+    cluster: dict[str, Any] = Field(
+        default_factory=dict, description="keyword arguments of the cluster class, passed as "
+        "they are (null drops one); a key the class does not accept is refused before any work",
+    )
+    adapt: dict[str, Any] | None = Field(
+        None, description="Slurm: bounds of the adaptive cluster, e.g. {minimum_jobs: 0, "
+        "maximum_jobs: 10}", json_schema_extra={"default_help": "{minimum_jobs: 0, maximum_jobs: 1}"},
+    )
+    same_host: bool | None = Field(
+        None, description="the workers run on this host (then a loopback Prefect API is fine)",
+        json_schema_extra={"default_help": "true for local, false for slurm"},
+    )
+    slurm_conf: str | None = Field(
+        None, description="the Slurm cluster's slurm.conf when it is not the system's default "
+        "(SLURM_CONF for sbatch, squeue, scancel)",
+    )
+    worker_start_timeout: float = Field(
+        DEFAULT_WORKER_START_TIMEOUT, gt=0, description="seconds a Slurm cluster may go with no "
+        "worker connected (jobs pending, starting or dying) before the run stops it and fails "
+        "quoting the job's log",
+    )
+    _name: str = PrivateAttr("")
+
+    @model_validator(mode="after")
+    def _same_host_default(self) -> "ClusterProfile":
+        if self.same_host is None:
+            self.same_host = self.kind == "local"
+        return self
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @classmethod
+    def named(cls, name: str, raw: Any, source: Path) -> "ClusterProfile":
+        """The profile ``name`` from its YAML mapping in ``source``; a bad key is one line."""
+        if not isinstance(raw, dict):
+            raise ProfileError(f"profile {name!r} in {source}: a profile is a mapping of keys, not {raw!r}")
+        try:
+            profile = cls.model_validate(raw)
+        except ValidationError as exc:
+            error = exc.errors(include_url=False)[0]
+            key = ".".join(str(part) for part in error["loc"]) or "?"
+            if error["type"] == "extra_forbidden":
+                raise ProfileError(
+                    f"profile {name!r} in {source}: unknown key {key!r}; a profile has "
+                    f"{', '.join(cls.model_fields)} (Dask's settings go under `cluster:`)"
+                ) from None
+            raise ProfileError(
+                f"profile {name!r} in {source}: {key}: {error['msg']} (got {error.get('input')!r})"
+            ) from None
+        profile._name = name
+        return profile
 
     def apply_environment(self) -> None:
         """Point this process's Slurm commands (and dask-jobqueue's) at the profile's cluster."""
@@ -115,11 +169,20 @@ class ClusterProfile:
         return int(jobs) * int(self.cluster.get("processes") or 1)
 
 
-def load_profiles() -> dict[str, dict[str, Any]]:
-    profiles = yaml.safe_load(PROFILES_FILE.read_text()) or {}
-    extra = os.environ.get("FORM3_PROFILES")
-    if extra:
-        profiles.update(yaml.safe_load(Path(extra).read_text()) or {})
+def load_profiles() -> dict[str, tuple[Any, Path]]:
+    """Every profile's raw mapping and the file it comes from (FORM3_PROFILES wins on a name)."""
+    files = [PROFILES_FILE]
+    if os.environ.get("FORM3_PROFILES"):
+        files.append(Path(os.environ["FORM3_PROFILES"]))
+    profiles: dict[str, tuple[Any, Path]] = {}
+    for path in files:
+        try:
+            loaded = yaml.safe_load(path.read_text()) or {}
+        except (OSError, yaml.YAMLError) as exc:
+            raise ProfileError(f"cluster profiles {path}: {str(exc).splitlines()[0]}") from None
+        if not isinstance(loaded, dict):
+            raise ProfileError(f"cluster profiles {path}: a mapping of profile names is expected")
+        profiles.update((name, (raw, path)) for name, raw in loaded.items())
     return profiles
 
 
@@ -128,27 +191,9 @@ def get_profile(name: str, expected_kind: str | None = None) -> ClusterProfile:
     profiles = load_profiles()
     if name not in profiles:
         raise ProfileError(f"no cluster profile {name!r}; known: {', '.join(sorted(profiles))}")
-    raw = profiles[name]
-    kind = raw.get("kind", "local")
-    if kind not in ("local", "slurm"):
-        raise ProfileError(f"profile {name!r}: kind must be local or slurm, not {kind!r}")
-    if expected_kind and expected_kind != kind:
-        raise ProfileError(f"profile {name!r} is a {kind} profile, not {expected_kind}")
-    unknown = sorted(set(raw) - PROFILE_KEYS)
-    if unknown:
-        raise ProfileError(
-            f"profile {name!r}: unknown key(s) {', '.join(unknown)}; a profile has "
-            f"{', '.join(sorted(PROFILE_KEYS))} (Dask's settings go under `cluster:`)"
-        )
-    profile = ClusterProfile(
-        name=name,
-        kind=kind,
-        cluster={k: v for k, v in (raw.get("cluster") or {}).items()},
-        adapt=raw.get("adapt"),
-        same_host=bool(raw.get("same_host", kind == "local")),
-        slurm_conf=raw.get("slurm_conf"),
-        worker_start_timeout=float(raw.get("worker_start_timeout") or DEFAULT_WORKER_START_TIMEOUT),
-    )
+    profile = ClusterProfile.named(name, *profiles[name])
+    if expected_kind and expected_kind != profile.kind:
+        raise ProfileError(f"profile {name!r} is a {profile.kind} profile, not {expected_kind}")
     check_cluster_keys(profile)
     return profile
 

@@ -175,6 +175,14 @@ class ClusterWatch:
         if self.error is not None:
             raise self.error
 
+    def job_ids(self) -> list[str]:
+        """The worker jobs submitted so far, in order (the run summary names them)."""
+        jobs = dict.fromkeys(self._jobs)
+        for job in list(getattr(self._cluster(), "workers", {}).values()):
+            if getattr(job, "job_id", None):
+                jobs.setdefault(str(job.job_id))
+        return list(jobs)
+
     def _cluster(self) -> Any:
         # DaskTaskRunner creates its cluster with its client, at the first submit.
         return getattr(self.runner, "_cluster", None)

@@ -107,8 +107,9 @@ def _probe_script(job_script: str, paths: list[str]) -> tuple[str, str]:
     return "\n".join(body) + "\n", scheduler
 
 
-def doctor(profile_name: str, results: str, store: str | None) -> int:
-    """Login side: validate the profile, submit the probe, print the table."""
+def doctor(profile_name: str, results: str, store: str) -> int:
+    """Login side: validate the profile, submit the probe, print the table. ``store`` is the
+    resolved checkpoint store (``RunSettings.checkpoint_dir``)."""
     from dask_jobqueue import SLURMCluster
 
     from flows.cluster import ProfileError, UnreachableApiError, check_api_reachable, cluster_kwargs, get_profile
@@ -128,7 +129,7 @@ def doctor(profile_name: str, results: str, store: str | None) -> int:
     except UnreachableApiError as exc:
         rows.append(("API (login side)", False, str(exc).splitlines()[0]))
     results_dir = str(Path(results).resolve())
-    store_dir = str(Path(store).resolve()) if store else str(Path(results_dir) / ".checkpoints")
+    store_dir = str(Path(store).resolve())
     team = team_server() if not os.environ.get("PREFECT_API_URL") else None
     profile.apply_environment()
     with _use_api(team or {}), SLURMCluster(**cluster_kwargs(profile, Path(store_dir))) as cluster:

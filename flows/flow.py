@@ -7,13 +7,16 @@ step on it (``flows.steps``); it never reads the manifest, a filing or a checkpo
    reading it, drop what the checkpoint index says is done, batch the rest.
 2. Run (``flows.execution``): map ``extract_batch`` over the batches.
 3. Publish (``flows.publishing``, on a worker): index the finished batches; every row's
-   outcome, in manifest order, into ``results/`` as one set. The run summary goes to
-   ``run_summary.json`` and the UI.
+   outcome, in manifest order, into ``results/`` as one set with ``run_summary.json``,
+   ``README.md`` and ``SHA256SUMS``. The flow process passes what only it knows (the flow
+   run, the Slurm jobs, this host's name); the summary then goes to the UI.
 """
 
 # No `from __future__ import annotations`: Prefect builds the flow's parameter model from the
 # signature at run time (served runs, retries), and a string annotation there fails to resolve.
 import contextlib
+import os
+import socket
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -21,14 +24,13 @@ from typing import Any
 from prefect import flow, get_run_logger
 from prefect.context import get_run_context
 from prefect.states import Failed
+from prefect.utilities.urls import url_for
 
 from flows.cluster import task_runner_for
-from flows.cluster_watch import watch_cluster
+from flows.cluster_watch import ClusterWatch, watch_cluster
 from flows.execution import execute
 from flows.local_api import configured_api_url, drain_workers
-from flows.outputs import ResultsWriter
 from flows.planning import preflight
-from flows.publishing import run_summary
 from flows.report import publish_run_summary
 from flows.settings import RunSettings
 from flows.steps import plan_step, publish_step, run_step
@@ -39,6 +41,12 @@ def _phase(timings: dict[str, float], name: str) -> Iterator[None]:
     started = time.monotonic()
     yield
     timings[name] = time.monotonic() - started
+
+
+def _slurm_job_ids(watch: ClusterWatch | None) -> list[str]:
+    """This run's Slurm jobs: the allocation it runs in (``form3 submit``), its worker jobs."""
+    own = os.environ.get("SLURM_JOB_ID")
+    return ([own] if own else []) + (watch.job_ids() if watch else [])
 
 
 @flow(name="extract-form3", persist_result=False, log_prints=True)
@@ -61,20 +69,24 @@ def extract_form3(settings: RunSettings = RunSettings()) -> dict[str, Any]:
             plan = run_step(runner, plan_step, {"settings": settings, "workers": profile.workers}, check)
         with _phase(timings, "extract"):
             extracted = execute(runner, plan, store_dir, check, logger)
-        with _phase(timings, "publish"):
-            published = run_step(
-                runner, publish_step, {"settings": settings, "plan": plan, "extracted": extracted}, check,
-            )
+        flow_run_id = get_run_context().flow_run.id
+        run = {
+            "profile": profile.name,
+            "flow_run_id": str(flow_run_id),
+            "flow_run_url": url_for("flow-run", obj_id=flow_run_id),
+            "slurm_job_ids": _slurm_job_ids(watch),
+            "host": socket.gethostname(),  # where the results are copied from
+            "phase_seconds": timings,
+            "seconds": time.monotonic() - started,
+        }
+        summary = run_step(
+            runner, publish_step,
+            {"settings": settings, "plan": plan, "extracted": extracted, "run": run}, check,
+        )
         # Slurm workers are scancelled when the cluster closes: send their buffered
         # task-run events and logs to the API first, or the UI never shows those runs.
         drain_workers(runner.client, logger)
     plan.remove_files()
-    summary = run_summary(settings, plan, extracted, published, timings, {
-        "profile": profile.name,
-        "flow_run_id": str(get_run_context().flow_run.id),
-        "seconds": round(time.monotonic() - started, 3),
-    })
-    ResultsWriter.write_summary(settings.results_dir, summary)
     publish_run_summary(summary)
     logger.info(
         "done: %d filings, %d parsed, %d cached, %d failed -> %s",

@@ -43,9 +43,6 @@ from tasks.rate_limit import RATE_LIMIT_NAME, ensure_rate_limit
 from tasks.reading import check_stat
 from tasks.version import PARSER_VERSION
 
-# A batch is the unit Prefect orchestrates (~50-65 ms of overhead each on Dask) and the unit
-# of loss on a crash; a filing costs ~0.1 ms. Auto size aims at a few batches per worker.
-MIN_BATCH, MAX_BATCH, BATCHES_PER_WORKER = 25, 2000, 4
 # stat() is I/O bound (an NFS round trip on a cluster): threads in the flow process, each
 # given a slice of rows (one future per row would cost ~2 KB each: 2 GB for a million rows).
 STAT_THREADS = 8
@@ -126,12 +123,6 @@ def identify_all(refs: list[FilingRef], max_bytes: int) -> list[Planned]:
     with ThreadPoolExecutor(STAT_THREADS) as pool:
         done = pool.map(lambda part: [identify(r, max_bytes) for r in part], slices)
         return first + probe + [planned for part in done for planned in part]
-
-
-def auto_batch_size(pending: int, workers: int) -> int:
-    """Enough batches to keep every worker busy and bound crash loss; few enough to stay cheap."""
-    target = -(-pending // max(1, workers * BATCHES_PER_WORKER))
-    return max(MIN_BATCH, min(MAX_BATCH, target))
 
 
 def pending_work(planned: list[Planned], done: dict[str, str]) -> tuple[list[tuple[str, str]], dict[str, int]]:
@@ -288,7 +279,7 @@ def plan_run(settings: RunSettings, workers: int, logger: Any) -> Plan:
     del manifest
     done = store.load_index()
     pending, first_row = pending_work(planned, done)
-    size = settings.batch_size or auto_batch_size(len(pending), workers)
+    size = settings.batch_size_for(len(pending), workers)
     plan_id = uuid.uuid4().hex
     items_path = store.plans_dir / f"{plan_id}.items.parquet"
     batches = make_batches(

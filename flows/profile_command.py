@@ -14,16 +14,19 @@ from flows.cluster import ClusterProfile, ProfileError, cluster_kwargs, get_prof
 
 
 def resolved(profile: ClusterProfile) -> dict[str, Any]:
-    """The profile as the run uses it: its settings and the cluster class's keywords."""
-    return {
-        "name": profile.name,
-        "kind": profile.kind,
-        "same_host": profile.same_host,
-        "slurm_conf": profile.slurm_conf,
-        "worker_start_timeout": profile.worker_start_timeout,
-        "cluster": cluster_kwargs(profile),
-        "adapt": profile.adapt,
-    }
+    """The profile as the run uses it: every declared key, defaults filled in, and the cluster
+    class's keywords as the run passes them."""
+    return {"name": profile.name} | profile.model_dump() | {"cluster": cluster_kwargs(profile)}
+
+
+def described(profile: ClusterProfile) -> str:
+    """``resolved`` as YAML, each key under a comment with its declared help."""
+    values = resolved(profile)
+    lines = [yaml.safe_dump({"name": values.pop("name")}, sort_keys=False)]
+    for key, value in values.items():
+        lines.append(f"# {ClusterProfile.model_fields[key].description}\n")
+        lines.append(yaml.safe_dump({key: value}, sort_keys=False))
+    return "".join(lines)
 
 
 def job_script(profile: ClusterProfile) -> str:
@@ -51,7 +54,7 @@ def show_profile(name: str) -> int:
     except ProfileError as exc:
         print(f"form3 profile: {exc}", file=sys.stderr)
         return 2
-    print(yaml.safe_dump(resolved(profile), sort_keys=False), end="")
+    print(described(profile), end="")
     if profile.kind == "slurm":
         try:
             script = job_script(profile)

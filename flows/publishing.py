@@ -12,8 +12,9 @@ batches, not by the run.
 from __future__ import annotations
 
 import json
+import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,9 +23,13 @@ import pyarrow.compute as pc
 
 from flows.checkpoints import CheckpointStore
 from flows.execution import Extracted
-from flows.outputs import ResultsWriter, output_sizes, recover, reusable_outputs
+from flows.outputs import (
+    README_NAME, SUMMARY_NAME, ResultsWriter, output_names, output_sizes, publish_set,
+    recover, reusable_outputs,
+)
 from flows.planning import Plan, Planned, outputs_fingerprint, read_rows
-from flows.settings import RunSettings
+from flows.results_readme import render as render_readme
+from flows.settings import RunSettings, default_store_dir
 from tasks.edgar_names import accession_from_name
 from tasks.tables import SCHEMAS, TABLE_COLUMNS
 from tasks.version import PARSER_VERSION
@@ -106,15 +111,21 @@ def _document_types(records: pa.Table) -> list[str | None]:
     return types
 
 
+# Makes the summary and README texts from the facts ``publish`` counted, the set's files and
+# their rows (``flows.outputs.Documenter``, with the facts first).
+Documents = Callable[[dict[str, Any], dict[str, Path], dict[str, int]], dict[str, str]]
+
+
 def publish(
     results_dir: Path,
     planned: list[Planned],
     done: dict[str, str],
     store: CheckpointStore,
     lost: dict[str, str],
+    documents: Documents,
 ) -> dict[str, Any]:
-    """Write every row's outcome into the results files; return the facts about them that go
-    into the run summary."""
+    """Write every row's outcome into the results files and publish them with ``documents``;
+    return the facts about them that go into the run summary."""
     writer = ResultsWriter(results_dir)
     errors: Counter[str] = Counter()
     forms = FormCounts()
@@ -179,7 +190,7 @@ def publish(
             "results_dir": str(results_dir),
             "checkpoint_dir": str(store.directory),
         }
-        writer.commit()
+        writer.commit(lambda files, rows: documents(summary, files, rows))
     except BaseException:
         writer.abort()
         raise
@@ -194,7 +205,7 @@ def publish_files(results_dir: Path, paths: list[Path], batch_size: int = 2000) 
     from tasks.batch import extract_items
     from tasks.reading import DEFAULT_MAX_BYTES
 
-    store = CheckpointStore(results_dir / ".checkpoints")
+    store = CheckpointStore(default_store_dir(results_dir))
     refs = [FilingRef(i + 2, str(p), str(p)) for i, p in enumerate(paths)]
     planned = identify_all(refs, DEFAULT_MAX_BYTES)
     done = store.load_index()
@@ -209,16 +220,35 @@ def publish_files(results_dir: Path, paths: list[Path], batch_size: int = 2000) 
         done.update((i, batch.records_path.name) for i in finished)
         lost.update(io_errors)
     items_path.unlink(missing_ok=True)
-    return publish(results_dir, planned, done, store, lost)
+    return publish(results_dir, planned, done, store, lost, lambda facts, files, rows: {
+        SUMMARY_NAME: json.dumps(facts | {"rows_by_file": rows}, indent=2) + "\n",
+    })
 
 
-def publish_outputs(settings: RunSettings, plan: Plan, extracted: Extracted, logger: Any) -> dict[str, Any]:
+def publish_outputs(
+    settings: RunSettings, plan: Plan, extracted: Extracted, run: dict[str, Any], logger: Any,
+) -> dict[str, Any]:
     """Step 3 of the flow: index the run's finished batches; write the results files, unless
-    the last run's are made from exactly the same inputs. Returns the facts about the files
-    (``outputs``) and the run's row counts (``counts``) for the summary."""
-    if recover(settings.results_dir):
+    the last run's are made from exactly the same inputs; publish them with the run summary,
+    ``README.md`` and ``SHA256SUMS`` as one set (``flows.outputs``). ``run`` holds what only
+    the flow process knows (``run_summary``). Returns the summary as published."""
+    started = time.monotonic()
+    results_dir = settings.results_dir
+    if recover(results_dir):
         logger.warning("finished publishing the outputs a killed run left half-renamed")
-    written = False
+    summary: dict[str, Any] = {}
+
+    def documents(outputs: dict[str, Any], files: dict[str, Path], rows: dict[str, int]) -> dict[str, str]:
+        facts = outputs | {
+            "outputs_fingerprint": fingerprint, "output_bytes": output_sizes(results_dir, files),
+            "rows_by_file": rows,
+        }
+        summary.update(run_summary(settings, plan, extracted, counts, facts, run, time.monotonic() - started))
+        return {
+            SUMMARY_NAME: json.dumps(summary, indent=2) + "\n",
+            README_NAME: render_readme(summary, run["host"]),
+        }
+
     if plan.reusable_outputs is not None:  # nothing to parse, and the outputs are up to date
         fingerprint, outputs = plan.fingerprint, plan.reusable_outputs
         counts = {"parsed": 0, "cached": plan.done, "cache_hits_in_run": 0}
@@ -251,41 +281,50 @@ def publish_outputs(settings: RunSettings, plan: Plan, extracted: Extracted, log
             "cached": sum(1 for p in rows.planned if p.identity in done) - parsed,
             "cache_hits_in_run": cache_hits,
         }
-        outputs = reusable_outputs(settings.results_dir, fingerprint)
+        outputs = reusable_outputs(results_dir, fingerprint)
         if outputs is None:
-            outputs, written = publish(settings.results_dir, rows.planned, done, store, lost), True
-    if not written:
-        logger.info("outputs in %s are up to date: not rewritten", settings.results_dir)
-    return {
-        "outputs": outputs | {
-            "outputs_fingerprint": fingerprint, "output_bytes": output_sizes(settings.results_dir),
-        },
-        "counts": counts,
-    }
+            publish(results_dir, rows.planned, done, store, lost, documents)
+            return summary
+    logger.info("outputs in %s are up to date: not rewritten", results_dir)
+    publish_set(
+        results_dir, {n: results_dir / n for n in output_names(results_dir)}, outputs["rows_by_file"],
+        lambda files, rows: documents(outputs, files, rows),
+    )
+    return summary
 
 
 def run_summary(
     settings: RunSettings,
     plan: Plan,
     extracted: Extracted,
-    published: dict[str, Any],
-    timings: dict[str, float],
-    extra: dict[str, Any],
+    counts: dict[str, int],
+    outputs: dict[str, Any],
+    run: dict[str, Any],
+    publish_seconds: float,
 ) -> dict[str, Any]:
-    """``run_summary.json``: what the run did, with the settings it used."""
-    counts = published["counts"]
+    """``run_summary.json``: what the run did, with the settings it used. ``run`` comes from
+    the flow process: ``profile``, ``flow_run_id``, ``flow_run_url``, ``slurm_job_ids``,
+    ``host`` (where to copy the results from), ``phase_seconds`` and ``seconds`` so far.
+    ``seconds`` ends when the set is published (it is part of the set)."""
     return {
         "filings": plan.filings,
         "parsed": counts["parsed"],
         "cached": counts["cached"],
-    } | published["outputs"] | {
+    } | outputs | {
         "manifest": plan.manifest,
         "cache_hits_in_run": counts["cache_hits_in_run"],
         "batches_by_worker": dict(extracted.workers),
         "batches_resubmitted": extracted.resubmitted,
-        "phase_seconds": {k: round(v, 3) for k, v in timings.items()},
+        "phase_seconds": {k: round(v, 3) for k, v in run["phase_seconds"].items()}
+        | {"publish": round(publish_seconds, 3)},
         "batches": len(plan.batches),
         "batch_size": plan.batch_size,
         "parser_version": PARSER_VERSION,
         "settings": settings.model_dump(mode="json"),
-    } | extra
+        "profile": run["profile"],
+        "flow_run_id": run["flow_run_id"],
+        "flow_run_url": run["flow_run_url"],
+        "slurm_job_ids": run["slurm_job_ids"],
+        "host": run["host"],
+        "seconds": round(run["seconds"] + publish_seconds, 3),
+    }

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import sys
 
-from flows.settings import RunSettings
+from flows.settings import RunSettings, logs_dir
 
 
 def run_flow(settings: RunSettings, command: str) -> int:
@@ -26,7 +26,7 @@ def run_flow(settings: RunSettings, command: str) -> int:
 
     from flows.flow import extract_form3
 
-    with client_api(settings.results_dir / "logs") as api_url:
+    with client_api(logs_dir(settings.results_dir)) as api_url:
         print(f"{command}: Prefect API {api_url} (profile {profile.name})", file=sys.stderr)
         state = extract_form3(settings=settings, return_state=True)
     summary = state.result(raise_on_failure=False)

@@ -3,8 +3,8 @@
 From these declarations come the ``form3 run`` / ``form3 serve`` / ``form3 server`` flags
 (:func:`flows.settings_sources.add_arguments`), the environment variables, the flow's one
 parameter (``settings: RunSettings``, which the UI renders as a form in its custom-run
-dialog), the served deployment's default parameters, and the README's settings table
-(``python -m flows.settings``; a test keeps the README equal to it). Settings are resolved
+dialog), the served deployment's default parameters, and the settings reference in
+``docs/settings.md`` (``flows.settings_docs``). Settings are resolved
 once, in the process that starts a run (flag > environment > default), and the values used
 are recorded in ``run_summary.json``.
 """
@@ -12,13 +12,12 @@ are recorded in ``run_summary.json``.
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from flows.settings_sources import Source, markdown_table
+from flows.settings_sources import Source
 from tasks.edgar_index import DEFAULT_FORMS, FORM_GROUPS, EdgarIndexError, parse_forms
 from tasks.fetch import SEC_MAX_RPS, FetchPlan, FetchSettings
 
@@ -35,6 +34,27 @@ UserAgent = Annotated[
     Field(description="User-Agent of HTTP requests, with your contact; sec.gov requires one, "
           "e.g. 'Jane Doe jane@example.org'"),
 ]
+
+
+# A batch is the unit Prefect orchestrates (~50-65 ms of overhead each on Dask) and the unit
+# of loss on a crash; a filing costs ~0.1 ms. Auto size aims at a few batches per worker.
+MIN_BATCH, MAX_BATCH, BATCHES_PER_WORKER = 25, 2000, 4
+
+
+def auto_batch_size(pending: int, workers: int) -> int:
+    """Enough batches to keep every worker busy and bound crash loss; few enough to stay cheap."""
+    target = -(-pending // max(1, workers * BATCHES_PER_WORKER))
+    return max(MIN_BATCH, min(MAX_BATCH, target))
+
+
+def default_store_dir(results_dir: Path) -> Path:
+    """The checkpoint store when ``--store`` is not given: inside the results directory."""
+    return results_dir / ".checkpoints"
+
+
+def logs_dir(results_dir: Path) -> Path:
+    """Where a run's own Prefect server (flows.local_api) writes its log."""
+    return results_dir / "logs"
 
 
 def _absolute(value: Path | None) -> Path | None:
@@ -69,7 +89,8 @@ class RunSettings(BaseModel):
     )
     batch_size: Annotated[int | None, Source("--batch-size", "FORM3_BATCH_SIZE", "N")] = Field(
         None, ge=1, description="filings per task run",
-        json_schema_extra={"default_help": "automatic, ~4 batches per worker, 25-2000"},
+        json_schema_extra={"default_help": f"automatic, ~{BATCHES_PER_WORKER} batches per worker, "
+                           f"{MIN_BATCH}-{MAX_BATCH}"},
     )
     column: Annotated[str | None, Source("--column", "FORM3_COLUMN", "NAME")] = Field(
         None, description="the manifest column naming the filing",
@@ -106,7 +127,11 @@ class RunSettings(BaseModel):
 
     @property
     def checkpoint_dir(self) -> Path:
-        return self.store_dir if self.store_dir is not None else self.results_dir / ".checkpoints"
+        return self.store_dir if self.store_dir is not None else default_store_dir(self.results_dir)
+
+    def batch_size_for(self, pending: int, workers: int) -> int:
+        """``--batch-size`` if given, else the automatic size for this much work."""
+        return self.batch_size or auto_batch_size(pending, workers)
 
     @property
     def downloads_dir(self) -> Path:
@@ -196,33 +221,3 @@ class IndexSettings(BaseModel):
 def form3_home() -> Path:
     """Per-user state that is not results: the team server's client settings (FORM3_HOME)."""
     return Path(os.environ.get("FORM3_HOME") or "~/.form3").expanduser()
-
-
-def settings_tables() -> str:
-    """The README's settings section body: one table per settings model."""
-    parts = []
-    for title, model in (
-        ("`form3 run` (and `form3 serve`: the defaults of runs started from the UI)", RunSettings),
-        ("`form3 serve`", ServeSettings),
-        ("`form3 server`", ServerSettings),
-    ):
-        parts.append(f"{title}:\n\n{markdown_table(model)}")
-    return "\n".join(parts)
-
-
-README_START, README_END = "<!-- settings:start -->\n", "<!-- settings:end -->"
-
-
-def write_readme_section(readme: Path) -> None:
-    """Replace the README's generated settings section with the current tables."""
-    text = readme.read_text()
-    head, _, rest = text.partition(README_START)
-    _, _, tail = rest.partition(README_END)
-    readme.write_text(head + README_START + settings_tables() + README_END + tail)
-
-
-if __name__ == "__main__":
-    if sys.argv[1:2] == ["--readme"]:
-        write_readme_section(Path(sys.argv[2]))
-    else:
-        sys.stdout.write(settings_tables())

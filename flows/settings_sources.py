@@ -16,7 +16,7 @@ from __future__ import annotations
 import argparse
 import os
 import typing
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -88,6 +88,8 @@ def resolve(
 
 def _type_name(annotation: Any) -> str:
     args = [a for a in typing.get_args(annotation) if a is not type(None)]
+    if typing.get_origin(annotation) is dict:
+        return "mapping"
     if typing.get_origin(annotation) is typing.Literal:
         return " \\| ".join(str(a) for a in typing.get_args(annotation))
     if args and typing.get_origin(annotation) is not None:
@@ -104,10 +106,15 @@ def default_text(field: FieldInfo) -> str:
     return "none" if field.default is None else str(field.default)
 
 
-def add_arguments(parser: argparse.ArgumentParser, model: type[BaseModel]) -> None:
-    """One argument per field, help text from the declaration. Values stay strings (or None
-    when not given): the model validates them, so flags and variables get the same checks."""
+def add_arguments(
+    parser: argparse.ArgumentParser, model: type[BaseModel], only: Iterable[str] | None = None,
+) -> None:
+    """One argument per field (or per field named in ``only``), help text from the
+    declaration. Values stay strings (or None when not given): the model validates them, so
+    flags and variables get the same checks."""
     for name, field in model.model_fields.items():
+        if only is not None and name not in only:
+            continue
         source = source_of(field)
         help_text = f"{field.description} (default: {default_text(field)}; env {source.env})"
         help_text = help_text.replace("%", "%%")
@@ -122,6 +129,15 @@ def add_arguments(parser: argparse.ArgumentParser, model: type[BaseModel]) -> No
 def flag_values(args: argparse.Namespace, model: type[BaseModel]) -> dict[str, Any]:
     """The values argparse collected for the model's fields (None where not given)."""
     return {name: getattr(args, name, None) for name in model.model_fields}
+
+
+def key_table(model: type[BaseModel]) -> str:
+    """The docs' table of a model with no flags (a file's keys: cluster profiles), generated."""
+    lines = ["| key | type | default | what |", "|---|---|---|---|"]
+    for name, field in model.model_fields.items():
+        default = default_text(field) if field.default_factory is None else str(field.default_factory())
+        lines.append(f"| `{name}` | {_type_name(field.annotation)} | {default} | {field.description} |")
+    return "\n".join(lines) + "\n"
 
 
 def markdown_table(model: type[BaseModel]) -> str:

@@ -35,9 +35,9 @@ def plan_step(settings: RunSettings, workers: int) -> Plan:
 
 
 @task(name="publish", task_run_name="publish", cache_policy=NO_CACHE, persist_result=False)
-def publish_step(settings: RunSettings, plan: Plan, extracted: Extracted) -> dict[str, Any]:
-    """Index the run's batches and write ``results/``."""
-    return publish_outputs(settings, plan, extracted, get_run_logger())
+def publish_step(settings: RunSettings, plan: Plan, extracted: Extracted, run: dict[str, Any]) -> dict[str, Any]:
+    """Index the run's batches and write ``results/``; return the run summary."""
+    return publish_outputs(settings, plan, extracted, run, get_run_logger())
 
 
 def run_step(runner: Any, step: Any, parameters: dict[str, Any], check: Callable[[], None] | None) -> Any:

@@ -9,6 +9,16 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+# Every test belongs to a tier (docs/testing.md says how to run each); one without is refused.
+TIERS = ("fast", "slow", "slurm", "cluster", "ui")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    unmarked = [item.nodeid for item in items if not any(item.get_closest_marker(t) for t in TIERS)]
+    if unmarked:
+        raise pytest.UsageError(
+            f"tests without a tier marker ({', '.join(TIERS)}): " + ", ".join(unmarked)
+        )
 
 
 def corpus_dir() -> Path:

@@ -94,8 +94,9 @@ def test_the_json_text_is_what_json_dumps_writes(corpus: Path) -> None:
 def _write_set(results: Path, marker: str) -> None:
     writer = ResultsWriter(results)
     writer.add_failure(2, marker, "unreadable", "x")
-    writer.commit()
-    ResultsWriter.write_summary(results, {"outputs_fingerprint": marker, "output_bytes": output_sizes(results)})
+    writer.commit(lambda files, rows: {SUMMARY_NAME: json.dumps({
+        "outputs_fingerprint": marker, "output_bytes": output_sizes(results, files), "rows_by_file": rows,
+    })})
 
 
 def test_outputs_are_published_as_one_set(tmp_path: Path) -> None:
@@ -110,7 +111,6 @@ def test_outputs_are_published_as_one_set(tmp_path: Path) -> None:
         w.close()
     moves = [[str(tmp), str(target)] for target, tmp in writer._temps.items()]
     (results / JOURNAL_NAME).write_text(json.dumps(moves))
-    (results / SUMMARY_NAME).unlink()
     os.replace(*moves[1])  # failures.csv renamed, the rest not yet
     (results / ".parsed_form3.json.k1lled.tmp").write_text("[")  # an earlier killed run's
     assert "new" in (results / "failures.csv").read_text()

@@ -1,8 +1,10 @@
 """Faults across hosts on the multi-node cluster of `make cluster-up`: a node's processes
 killed, a node's link down for 60 s, a worker job scancelled, and Dask's allowed-failures at 0
-so that the flow's own resubmission runs. Each run must still hold every filing exactly once,
-with outputs equal to a clean run's; a run that ends Failed with filings not processed is
-finished by one rerun that parses only those.
+so that the flow's own resubmission runs. Each test first asserts the effect of its fault, so
+that it fails if the fault did not happen: the worker job gone while the run goes on (a worker
+lost), the node seen not responding by Slurm, the batches the flow resubmitted. Then the run
+must still hold every filing exactly once, with outputs equal to a clean run's; a run that
+ends Failed with filings not processed is finished by one rerun that parses only those.
 
 Every node or link a test takes down is restored in a ``finally`` (the cluster is shared).
 """
@@ -125,6 +127,49 @@ def assert_like_clean(results: Path, clean: Path) -> None:
     assert (summary["filings"], summary["failed"], summary["not_processed"]) == (FILINGS, 0, 0)
 
 
+def job_running(job_id: str) -> bool:
+    out = subprocess.run(["squeue", "-h", "-j", job_id, "-o", "%T"], capture_output=True, text=True,
+                         env=slurm_env()).stdout.split()
+    return bool(out) and out[0] in ("RUNNING", "COMPLETING")
+
+
+def node_state(node: str) -> str:
+    """Slurm's state of the node as sinfo prints it: a '*' suffix means not responding."""
+    return subprocess.run(["sinfo", "-h", "-N", "-n", node, "-o", "%T"], capture_output=True,
+                          text=True, env=slurm_env()).stdout.strip()
+
+
+def watch(seconds: float, probe: Callable[[], str]) -> list[str]:
+    """Every distinct value ``probe`` gave, polled once a second for ``seconds``."""
+    seen: list[str] = []
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        value = probe()
+        if not seen or seen[-1] != value:
+            seen.append(value)
+        time.sleep(1.0)
+    return seen
+
+
+def not_responding(states: list[str]) -> bool:
+    return any(s.endswith("*") or s.startswith(("down", "drain", "fail")) for s in states)
+
+
+def assert_worker_lost(proc: subprocess.Popen, job_id: str, results: Path) -> int:
+    """The worker job left Slurm's queue while batches remained to be done: the run lost a
+    worker (at the run's end the cluster cancels every job: that does not count). The number
+    of batches finished when it left."""
+    total = -(-FILINGS // BATCH)
+    while proc.poll() is None:
+        done = finished_batches(results)
+        if not job_running(job_id):
+            assert done < total, (f"worker job {job_id} ended only with the run ({done} of "
+                                  f"{total} batches done): the fault did not take the worker")
+            return done
+        time.sleep(0.5)
+    pytest.fail(f"the run ended (exit {proc.poll()}) with worker job {job_id} still queued")
+
+
 def restore_node(node: str) -> None:
     """Restart what is missing (up.sh is idempotent: slurmd, network) and resume the node."""
     subprocess.run(["scontrol", "update", f"NodeName={node}", "State=RESUME"],
@@ -142,13 +187,13 @@ def node_veth(node: str) -> str:
 
 
 def run_with_fault(env: dict[str, str], manifest: Path, clean: Path, tmp_path: Path,
-                   inject: Callable[[list[tuple[str, str, str]]], None], nodes: int = 2,
+                   inject: Callable[[subprocess.Popen, list[tuple[str, str, str]]], None], nodes: int = 2,
                    extra_env: dict[str, str] | None = None) -> dict:
     results = tmp_path / "results"
     proc, args = start_run(env | (extra_env or {}), manifest, results)
     try:
         running = wait_mid_run(proc, results, job_name(env), nodes=nodes)
-        inject(running)
+        inject(proc, running)
         summary = finish(proc, env | (extra_env or {}), args, results)
     finally:
         stop_group(proc)
@@ -159,9 +204,10 @@ def run_with_fault(env: dict[str, str], manifest: Path, clean: Path, tmp_path: P
 
 def test_all_processes_of_a_node_killed(env, manifest: Path, clean: Path, tmp_path: Path) -> None:
     killed: list[str] = []
+    effects: dict[str, object] = {}
 
-    def kill_node(running: list[tuple[str, str, str]]) -> None:
-        node = running[0][1]
+    def kill_node(proc: subprocess.Popen, running: list[tuple[str, str, str]]) -> None:
+        job, node, _ = running[0]
         killed.append(node)
         pids = subprocess.run(["ip", "netns", "pids", node], capture_output=True, text=True,
                               check=True).stdout.split()
@@ -171,25 +217,33 @@ def test_all_processes_of_a_node_killed(env, manifest: Path, clean: Path, tmp_pa
                 os.kill(int(pid), signal.SIGKILL)
             except ProcessLookupError:
                 pass
+        # slurmd died with the rest: Slurm marks the node not responding after SlurmdTimeout
+        # (30 s), then ends its job (NODE_FAIL). Slurm learns it after the run may be done, so
+        # the check is the node's state, not the job's.
+        effects["node states"] = watch(75, lambda: node_state(node))
+        effects["job"] = job
 
     try:
         summary = run_with_fault(env, manifest, clean, tmp_path, kill_node)
     finally:
         for node in killed:
             restore_node(node)
-    print(f"node {killed} killed: resubmitted {summary['batches_resubmitted']}, "
+    print(f"node {killed} killed: {effects}, resubmitted {summary['batches_resubmitted']}, "
           f"{summary['seconds']}s")
+    assert not_responding(effects["node states"]), effects  # the node drained
+    assert effects["job"] in summary["slurm_job_ids"], (effects, summary["slurm_job_ids"])
 
 
 def test_a_node_link_down_for_60s(env, manifest: Path, clean: Path, tmp_path: Path) -> None:
     downed: list[str] = []
+    effects: dict[str, list[str]] = {}
 
-    def link_down(running: list[tuple[str, str, str]]) -> None:
+    def link_down(proc: subprocess.Popen, running: list[tuple[str, str, str]]) -> None:
         node = running[0][1]
         downed.append(node)
         subprocess.run(["ip", "link", "set", node_veth(node), "down"], check=True)
-        try:
-            time.sleep(LINK_DOWN_SECONDS)
+        try:  # what Slurm makes of the node meanwhile (SlurmdTimeout 30 s)
+            effects["node states"] = watch(LINK_DOWN_SECONDS, lambda: node_state(node))
         finally:
             subprocess.run(["ip", "link", "set", node_veth(node), "up"], check=True)
 
@@ -199,17 +253,29 @@ def test_a_node_link_down_for_60s(env, manifest: Path, clean: Path, tmp_path: Pa
         for node in downed:
             subprocess.run(["ip", "link", "set", node_veth(node), "up"], check=True)
             restore_node(node)
-    print(f"link of {downed} down {LINK_DOWN_SECONDS}s: resubmitted "
-          f"{summary['batches_resubmitted']}, {summary['seconds']}s")
+    print(f"link of {downed} down {LINK_DOWN_SECONDS}s: node states {effects['node states']}, "
+          f"resubmitted {summary['batches_resubmitted']}, {summary['seconds']}s")
+    # The link really was down: the login node's slurmctld lost the node.
+    assert not_responding(effects["node states"]), effects
+
+
+def cancel_a_worker(lost: dict[str, object], results: Path) -> Callable[[subprocess.Popen, list[tuple[str, str, str]]], None]:
+    """The fault: scancel the first running worker job; ``lost`` records it and how many
+    batches were done when it left the queue."""
+    def cancel(proc: subprocess.Popen, running: list[tuple[str, str, str]]) -> None:
+        job = running[0][0]
+        subprocess.run(["scancel", "--signal=KILL", "--full", job], check=True, env=slurm_env())
+        lost["job"], lost["batches done"] = job, assert_worker_lost(proc, job, results)
+    return cancel
 
 
 def test_a_worker_job_scancelled(env, manifest: Path, clean: Path, tmp_path: Path) -> None:
-    def cancel(running: list[tuple[str, str, str]]) -> None:
-        subprocess.run(["scancel", "--signal=KILL", "--full", running[0][0]], check=True,
-                       env=slurm_env())
-
-    summary = run_with_fault(env, manifest, clean, tmp_path, cancel)
-    print(f"job scancelled: resubmitted {summary['batches_resubmitted']}, {summary['seconds']}s")
+    lost: dict[str, object] = {}
+    summary = run_with_fault(env, manifest, clean, tmp_path, cancel_a_worker(lost, tmp_path / "results"))
+    print(f"job {lost} scancelled: jobs {summary['slurm_job_ids']}, batches by worker "
+          f"{summary['batches_by_worker']}, resubmitted {summary['batches_resubmitted']}, "
+          f"{summary['seconds']}s")
+    assert lost["job"] in summary["slurm_job_ids"], (lost, summary["slurm_job_ids"])  # the run's worker
 
 
 def test_allowed_failures_zero_makes_the_flow_resubmit(env, manifest: Path, clean: Path,
@@ -217,12 +283,9 @@ def test_allowed_failures_zero_makes_the_flow_resubmit(env, manifest: Path, clea
     """The scheduler runs in the flow process: its allowed-failures comes from that process's
     environment. At 0, a batch on a killed worker is a KilledWorker at once, and the flow's
     own resubmission (flows/execution.py) must pick it up."""
-    def cancel(running: list[tuple[str, str, str]]) -> None:
-        subprocess.run(["scancel", "--signal=KILL", "--full", running[0][0]], check=True,
-                       env=slurm_env())
-
-    summary = run_with_fault(env, manifest, clean, tmp_path, cancel,
+    lost: dict[str, object] = {}
+    summary = run_with_fault(env, manifest, clean, tmp_path, cancel_a_worker(lost, tmp_path / "results"),
                              extra_env={"DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES": "0"})
-    first = summary
-    assert first["batches_resubmitted"], first
-    print(f"allowed-failures 0, job scancelled: resubmitted {first['batches_resubmitted']}")
+    print(f"allowed-failures 0, job {lost} scancelled: resubmitted {summary['batches_resubmitted']}")
+    assert lost["job"] in summary["slurm_job_ids"], (lost, summary["slurm_job_ids"])
+    assert summary["batches_resubmitted"], summary  # the flow's own resubmission ran

@@ -10,8 +10,12 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import REPO, cli_env, finished_batches
 from tests.test_flow import OUTPUTS, _digests
+
+pytestmark = pytest.mark.slow  # a real Prefect server and Dask workers
 
 
 def test_kill_mid_run_then_rerun(form3, prefect_api: str, synthetic_3000: Path, tmp_path: Path) -> None:

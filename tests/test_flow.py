@@ -11,9 +11,12 @@ import shutil
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from flows.outputs import OUTPUT_NAMES
 from tests.conftest import REPO
+
+pytestmark = pytest.mark.slow  # a real Prefect server and Dask workers
 
 SAMPLE = REPO / "data" / "form_3_10.csv"
 # Every output file, SEC TSVs included: one list, the one publishing writes.

@@ -11,9 +11,9 @@ import pytest
 from flows.cluster import _seconds, get_profile, lifetime_args
 from flows.manifest import ManifestError, read_manifest
 from flows.planning import (
-    auto_batch_size, identify, identify_all, make_batches, pending_work, preflight,
+    identify, identify_all, make_batches, pending_work, preflight,
 )
-from flows.settings import RunSettings
+from flows.settings import RunSettings, auto_batch_size
 from tasks.errors import TooLargeError, UnreadableFilingError
 from tasks.reading import read_filing
 from tests.conftest import REPO

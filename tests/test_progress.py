@@ -37,6 +37,7 @@ def _progress_artifacts(team: Team, after: float) -> list[dict]:
     return [a for a in r.json() if _epoch(a["created"]) >= after]
 
 
+@pytest.mark.slow
 def test_a_20000_filing_run_shows_a_progress_artifact_that_rises_to_100(
     team: Team, tmp_path: Path
 ) -> None:
@@ -83,6 +84,7 @@ def test_a_20000_filing_run_shows_a_progress_artifact_that_rises_to_100(
     assert 1 / LOG_STEP - 2 <= steps <= 1 / LOG_STEP + 1, steps
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(shutil.which("script") is None, reason="needs script(1) for a pty")
 def test_form3_run_on_a_terminal_draws_a_progress_bar(team: Team, tmp_path: Path) -> None:
     """Under ``script`` (a pty) ``form3 run`` draws rich's bar with rate and ETA instead of
@@ -109,6 +111,7 @@ class _Lines(logging.Handler):
         self.lines.append(record.getMessage())
 
 
+@pytest.mark.slow
 def test_artifact_updates_are_throttled(team: Team) -> None:
     """40 batches finishing over 4 s of (simulated) time: a handful of artifact updates, not
     40; the log gets one line per LOG_STEP; the artifact ends at 100."""

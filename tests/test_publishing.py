@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -42,6 +46,24 @@ def test_chunk_size_does_not_change_the_outputs(tmp_path: Path, monkeypatch) -> 
             assert a.read_bytes() == b.read_bytes(), name
 
 
+def _check_documents(results: Path, summary: dict, copy: Path) -> None:
+    """README.md and SHA256SUMS as published with the outputs: the checksums pass on a copy
+    of the directory (as on a laptop), the README names this run's counts, files and command."""
+    shutil.copytree(results, copy, ignore=shutil.ignore_patterns(".checkpoints", "logs"))
+    check = subprocess.run(["sha256sum", "-c", "SHA256SUMS"], cwd=copy, capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout + check.stderr
+    listed = [line.split("  ", 1)[1] for line in (copy / "SHA256SUMS").read_text().splitlines()]
+    assert sorted(listed) == sorted(OUTPUT_NAMES + ("run_summary.json", "README.md"))
+    readme = (results / "README.md").read_text()
+    assert f"| succeeded | {summary['succeeded']:,} |" in readme
+    assert f"| `failures.csv` | {summary['failed']:,} |" in readme
+    assert f"| `parsed_form3.json` | {summary['succeeded']:,} |" in readme
+    assert f"{sys.prefix}/bin/form3 run {summary['manifest']} --results {results} --batch-size 4\n" in readme
+    assert f"rsync -av --exclude /.checkpoints --exclude /logs {summary['host']}:{results}/ ./results/" in readme
+    assert "Slurm jobs: 41, 42" in readme and summary["slurm_job_ids"] == ["41", "42"]
+    assert f"| 3 | {summary['succeeded']:,} |" in readme  # by form type, from the submissions
+
+
 def test_plan_then_publish_without_prefect_indexes_what_finished(tmp_path: Path) -> None:
     """The flow's steps as the workers run them: the plan's files, a finished batch, a cache
     hit and a lost batch; publishing indexes the two finished ones, reports the lost one's
@@ -73,9 +95,13 @@ def test_plan_then_publish_without_prefect_indexes_what_finished(tmp_path: Path)
         finished={0: first.records_path.name, 2: last.records_path.name},
         parsed={0}, cache_hits={2}, failed={1: "lost 3 times; last: worker lost"},
     )
-    published = publish_outputs(settings, plan, extracted, log)
-    assert published["counts"] == {"parsed": 4, "cached": 2, "cache_hits_in_run": 2}
-    assert (published["outputs"]["succeeded"], published["outputs"]["not_processed"]) == (6, 4)
+    run = {"profile": "local", "flow_run_id": "f00", "flow_run_url": None, "slurm_job_ids": ["41", "42"],
+           "host": "login7", "phase_seconds": {"plan": 1.0, "extract": 2.0}, "seconds": 3.0}
+    summary = publish_outputs(settings, plan, extracted, run, log)
+    assert (summary["parsed"], summary["cached"], summary["cache_hits_in_run"]) == (4, 2, 2)
+    assert (summary["succeeded"], summary["not_processed"]) == (6, 4)
+    assert json.loads((settings.results_dir / "run_summary.json").read_text()) == summary
+    _check_documents(settings.results_dir, summary, tmp_path / "copy")
     with open(settings.results_dir / "failures.csv", newline="") as fh:
         failures = list(csv.DictReader(fh))
     assert [(f["row"], f["error"], f["message"]) for f in failures] == [

@@ -9,8 +9,12 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from flows.server_process import api_healthy
 from tests.conftest import REPO
+
+pytestmark = pytest.mark.slow  # a real Prefect server
 
 CHILD = """
 import sys, time

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from flows.cli import build_parser, main, package_version
-from flows.settings import README_END, README_START, RunSettings, ServerSettings, settings_tables
+from flows.settings import RunSettings, ServerSettings
+from flows.settings_docs import SECTION_END, SECTION_START, SETTINGS_DOC, settings_tables
 from flows.settings_sources import SettingsError, flag_values, resolve
 from tests.conftest import REPO
 
@@ -68,6 +69,18 @@ def test_bad_value_exits_2_with_one_line(monkeypatch, capsys) -> None:
     assert "FORM3_SERVER_PORT=70000: Input should be less than or equal to 65535" in capsys.readouterr().err
 
 
+def test_retry_takes_its_results_dir_from_the_settings_model(tmp_path: Path) -> None:
+    """`form3 retry --results` is RunSettings' field: same flag, same variable, same default."""
+    args = build_parser().parse_args(["retry", "0b6e4a52-0000-0000-0000-000000000000"])
+    environ = {"FORM3_RESULTS": str(tmp_path / "team")}
+    assert resolve(RunSettings, flag_values(args, RunSettings), environ).results_dir == tmp_path / "team"
+    args = build_parser().parse_args(["retry", "x", "--results", str(tmp_path / "mine")])
+    assert resolve(RunSettings, flag_values(args, RunSettings), environ).results_dir == tmp_path / "mine"
+    assert resolve(RunSettings, flag_values(args, RunSettings), {}).results_dir == tmp_path / "mine"
+    help_text = build_parser()._subparsers._group_actions[0].choices["retry"].format_help()
+    assert "(default: results; env FORM3_RESULTS)" in " ".join(help_text.split())
+
+
 def test_server_settings_from_flags() -> None:
     args = build_parser().parse_args(["server", "--no-auth", "--port", "4302"])
     s = resolve(ServerSettings, flag_values(args, ServerSettings), {})
@@ -84,14 +97,35 @@ def test_every_field_is_a_flag_with_its_help() -> None:
             assert flag.flag in help_text, name
 
 
-def test_readme_settings_table_is_generated_from_the_model() -> None:
-    readme = (REPO / "README.md").read_text()
-    match = re.search(f"{README_START}(.*?){README_END}", readme, re.S)
-    assert match, "README has no generated settings section"
+def test_settings_reference_is_generated_from_the_models() -> None:
+    page = SETTINGS_DOC.read_text()
+    match = re.search(f"{SECTION_START}(.*?){SECTION_END}", page, re.S)
+    assert match, "docs/settings.md has no generated settings section"
     assert match.group(1).strip() == settings_tables().strip(), (
-        "README settings table differs from flows/settings.py: regenerate it with "
-        "`make docs` (python -m flows.settings --readme README.md)"
+        "docs/settings.md differs from flows/settings.py or the cluster profile model: "
+        "regenerate it with `make docs`"
     )
+    assert "| `worker_start_timeout` | float | 120.0 |" in page
+
+
+@pytest.mark.parametrize("profile, message", [
+    ("soon:\n  kind: slurm\n  worker_start_timeout: soon\n",
+     "profile 'soon' in {file}: worker_start_timeout: Input should be a valid number, unable to "
+     "parse string as a number (got 'soon')"),
+    ("soon:\n  kind: local\n  workers: 3\n",
+     "profile 'soon' in {file}: unknown key 'workers'; a profile has kind, cluster, adapt, "
+     "same_host, slurm_conf, worker_start_timeout (Dask's settings go under `cluster:`)"),
+    ("soon:\n  kind: kubernetes\n",
+     "profile 'soon' in {file}: kind: Input should be 'local' or 'slurm' (got 'kubernetes')"),
+])
+def test_a_bad_profile_is_one_line_naming_the_key_and_the_file(profile, message, tmp_path: Path) -> None:
+    mine = tmp_path / "mine.yaml"
+    mine.write_text(profile)
+    env = {"PATH": "/usr/bin:/bin", "FORM3_PROFILES": str(mine)}
+    proc = subprocess.run([sys.executable, "-m", "flows.cli", "profile", "show", "soon"],
+                          capture_output=True, text=True, cwd=REPO, env=env)
+    assert (proc.returncode, proc.stdout) == (2, "")
+    assert proc.stderr == f"form3 profile: {message.format(file=mine)}\n"
 
 
 def test_version_from_the_package_metadata() -> None:

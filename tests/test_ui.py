@@ -207,6 +207,7 @@ def team(tmp_path_factory) -> Iterator[Team]:
         _stop(server)
 
 
+@pytest.mark.slow
 def test_server_settings_for_a_cluster_and_serve_without_a_server(tmp_path: Path) -> None:
     """Bound to all interfaces, the UI and clients are told the host's name, not 0.0.0.0;
     `form3 serve` with no server to serve to says how to start one."""
@@ -235,6 +236,7 @@ def test_server_settings_for_a_cluster_and_serve_without_a_server(tmp_path: Path
     assert "no Prefect server: start one with `form3 server`" in proc.stderr
 
 
+@pytest.mark.slow
 def test_a_second_server_on_a_taken_port_leaves_the_clients_settings_alone(
     team: Team, tmp_path: Path
 ) -> None:
@@ -252,6 +254,7 @@ def test_a_second_server_on_a_taken_port_leaves_the_clients_settings_alone(
     assert api_healthy(team.api_url)  # the first server is untouched
 
 
+@pytest.mark.slow
 def test_server_refuses_requests_without_the_auth_string(team: Team) -> None:
     with team.client(auth=False) as c:
         assert c.post("/flows/filter", json={}).status_code == 401
@@ -275,6 +278,7 @@ def test_server_refuses_requests_without_the_auth_string(team: Team) -> None:
     assert ui_settings["api_url"] == team.api_url
 
 
+@pytest.mark.slow
 def test_deployment_run_then_ui_retry_recomputes_only_the_failed_filings(
     team: Team, tmp_path: Path
 ) -> None:
@@ -333,6 +337,7 @@ def test_deployment_run_then_ui_retry_recomputes_only_the_failed_filings(
     assert _digests(results) == _digests(clean)  # complete, and exactly a clean run's bytes
 
 
+@pytest.mark.slow
 def test_form3_retry_runs_a_deployment_less_run_here(team: Team, tmp_path: Path) -> None:
     """``form3 run`` (no deployment) against the team server found via FORM3_HOME, then
     ``form3 retry`` executes the same flow run in its own process."""
@@ -362,6 +367,7 @@ def test_form3_retry_runs_a_deployment_less_run_here(team: Team, tmp_path: Path)
     assert refused.returncode == 2 and "not a flow run id" in refused.stderr
 
 
+@pytest.mark.slow
 def test_form3_retry_of_a_deployment_run_waits_for_the_served_run(team: Team, tmp_path: Path) -> None:
     results = tmp_path / "results"
     team.inject(ROWS[2])

@@ -14,6 +14,8 @@ import pytest
 
 from tests.filing_server import FilingServer
 
+pytestmark = pytest.mark.slow  # a real Prefect server and Dask workers
+
 UA = "Form3 Tests tests@example.org"
 TABLES = (
     "submissions", "reporting_owners", "nonderiv_holdings", "deriv_holdings", "footnotes",
