@@ -61,7 +61,9 @@ def _check_documents(results: Path, summary: dict, copy: Path) -> None:
     assert f"{sys.prefix}/bin/form3 run {summary['manifest']} --results {results} --batch-size 4\n" in readme
     assert f"rsync -av --exclude /.checkpoints --exclude /logs {summary['host']}:{results}/ ./results/" in readme
     assert "Slurm jobs: 41, 42" in readme and summary["slurm_job_ids"] == ["41", "42"]
-    assert f"| 3 | {summary['succeeded']:,} |" in readme  # by form type, from the submissions
+    form3 = summary["forms"]["3"]  # by form type: every success is a Form 3 here
+    assert form3["succeeded"] == summary["succeeded"]
+    assert f"| 3 | {form3['filings']:,} | {summary['succeeded']:,} | {form3['failed']:,} |" in readme
 
 
 def test_plan_then_publish_without_prefect_indexes_what_finished(tmp_path: Path) -> None:
