@@ -45,13 +45,20 @@ def ms_per_item(runs: list[tuple[Callable[[bytes], object], list[bytes]]], round
     items) run (the runs' items correspond one to one). Every item is timed by each run in
     turn, so a burst of load from the machine's other users hits both sides of a ratio alike;
     the best of an item's rounds is its least disturbed time. (Best-of a whole pass over the
-    files proved useless at a load of 6-9 on 2 cores: hardly a pass of several ms escaped.)"""
-    n = len(runs[0][1])
+    files proved useless at a load of 6-9 on 2 cores: hardly a pass of several ms escaped.)
+
+    The run that goes first on an item changes from round to round and item to item: the first
+    meets the item's bytes cold in the cache (the other items evicted them), which cost the
+    parse, always first, ~8% against an identical copy of itself timed third in the same run;
+    rotated, the copy measures 1.00x and the floor is no slower."""
+    n, k = len(runs[0][1]), len(runs)
     best = [[float("inf")] * n for _ in runs]
     clock = time.perf_counter
-    for _ in range(rounds):
+    for r in range(rounds):
         for i in range(n):
-            for j, (fn, items) in enumerate(runs):
+            for s in range(k):
+                j = (r + i + s) % k
+                fn, items = runs[j]
                 start = clock()
                 fn(items[i])
                 elapsed = clock() - start
