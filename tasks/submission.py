@@ -33,15 +33,33 @@ def _iso_datetime(stamp: str) -> str:
     return f"{stamp[:4]}-{stamp[4:6]}-{stamp[6:8]}T{stamp[8:10]}:{stamp[10:12]}:{stamp[12:14]}"
 
 
-def _field(header: bytes, key: bytes, start: int = 0, end: int | None = None) -> str | None:
-    """The value after ``KEY:`` on its line; ``bytes.find`` beats a regex pass ~5x here."""
-    at = header.find(key, start, end if end is not None else len(header))
-    if at < 0:
-        return None
-    at += len(key)
-    eol = header.find(b"\n", at)
-    raw = header[at : eol if eol >= 0 else len(header)].strip()
-    return raw.decode("latin-1") or None
+# The header lines parse_sec_header reads, in the order _fields returns their values.
+_HEADER_KEYS = (
+    b"ACCESSION NUMBER:", b"CONFORMED SUBMISSION TYPE:", b"PUBLIC DOCUMENT COUNT:",
+    b"CONFORMED PERIOD OF REPORT:", b"FILED AS OF DATE:", b"DATE AS OF CHANGE:",
+)
+_OWNER_KEYS = (b"CENTRAL INDEX KEY:", b"SEC FILE NUMBER:")
+
+
+def _fields(header: bytes, keys: tuple[bytes, ...], start: int = 0, end: int | None = None) -> list[str | None]:
+    """The value after each ``KEY:`` on its line (its first occurrence in ``header[start:end]``).
+
+    ``bytes.find`` beats a regex pass ~5x here, and one call for all the keys saves a Python
+    call per field (~0.3 µs each, a tenth of the header's cost).
+    """
+    size = len(header)
+    if end is None:
+        end = size
+    values: list[str | None] = []
+    for key in keys:
+        at = header.find(key, start, end)
+        if at < 0:
+            values.append(None)
+            continue
+        at += len(key)
+        eol = header.find(b"\n", at)
+        values.append(header[at : eol if eol >= 0 else size].strip().decode("latin-1") or None)
+    return values
 
 
 def _owner_file_numbers(header: bytes) -> tuple[tuple[str, str], ...]:
@@ -54,8 +72,7 @@ def _owner_file_numbers(header: bytes) -> tuple[tuple[str, str], ...]:
         issuer = header.find(b"ISSUER:", at, end)
         if issuer >= 0:
             end = issuer
-        cik = _field(header, b"CENTRAL INDEX KEY:", at, end)
-        number = _field(header, b"SEC FILE NUMBER:", at, end)
+        cik, number = _fields(header, _OWNER_KEYS, at, end)
         if cik and number:
             pairs.append((cik, number))
         at = nxt
@@ -64,17 +81,17 @@ def _owner_file_numbers(header: bytes) -> tuple[tuple[str, str], ...]:
 
 def parse_sec_header(header: bytes) -> SecHeader:
     """Read the few header fields the data sets use; the XML carries everything else."""
+    accession, submission_type, count, period, filed, changed = _fields(header, _HEADER_KEYS)
     accepted = _ACCEPTANCE.search(header, 0, 512)
-    count = _field(header, b"PUBLIC DOCUMENT COUNT:")
-    return SecHeader(
-        accession_number=_field(header, b"ACCESSION NUMBER:"),
-        submission_type=_field(header, b"CONFORMED SUBMISSION TYPE:"),
-        public_document_count=int(count) if count and count.isdigit() else None,
-        period_of_report=_iso_date(_field(header, b"CONFORMED PERIOD OF REPORT:")),
-        filed_date=_iso_date(_field(header, b"FILED AS OF DATE:")),
-        acceptance_datetime=_iso_datetime(accepted.group(1).decode()) if accepted else None,
-        date_of_change=_iso_date(_field(header, b"DATE AS OF CHANGE:")),
-        owner_file_numbers=_owner_file_numbers(header),
+    return SecHeader(  # positional, in SecHeader's field order
+        accession,
+        submission_type,
+        int(count) if count and count.isdigit() else None,
+        _iso_date(period),
+        _iso_date(filed),
+        _iso_datetime(accepted.group(1).decode()) if accepted else None,
+        _iso_date(changed),
+        _owner_file_numbers(header),
     )
 
 
