@@ -25,12 +25,7 @@ def parse_filing(data: bytes, sha256: str | None = None) -> Form3Filing:
     """Parse one filing. Everything in the result is determined by ``data`` alone."""
     header, xml = split_submission(data)
     document = parse_ownership_document(load_xml(xml))
-    return Form3Filing(
-        header=header,
-        document=document,
-        sha256=sha256 or sha256_of(data),
-        parser_version=record_version(document.document_type),
-    )
+    return Form3Filing(header, document, sha256 or sha256_of(data), record_version(document.document_type))
 
 
 def parse_file(path: str) -> Form3Filing:

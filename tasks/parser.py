@@ -109,10 +109,7 @@ def _texts(el: etree._Element) -> dict[str, str | None]:
 def _issuer(el: etree._Element) -> Issuer:
     text = _texts(el).get
     return Issuer(
-        cik=text("issuerCik"),
-        name=text("issuerName"),
-        trading_symbol=text("issuerTradingSymbol"),
-        foreign_trading_symbol=text("issuerForeignTradingSymbol"),
+        text("issuerCik"), text("issuerName"), text("issuerTradingSymbol"), text("issuerForeignTradingSymbol")
     )
 
 
@@ -379,27 +376,30 @@ def parse_ownership_document(root: etree._Element) -> OwnershipDocument:
         )
     get = scalars.get
     flags += [t for tag in _DOCUMENT_FLAGS if (t := get(tag)) is not None]
-    return OwnershipDocument(
-        schema_version=get("schemaVersion"),
-        document_type=document_type,
-        period_of_report=get("periodOfReport"),
-        date_of_original_submission=get("dateOfOriginalSubmission"),
-        no_securities_owned=_flag(get("noSecuritiesOwned")),
-        not_subject_to_section16=_flag(get("notSubjectToSection16")),
-        aff10b5_one=_flag(get("aff10b5One")),
-        issuer=issuer,
-        reporting_owners=tuple(owners),
-        nonderivative_holdings=tuple(nonderivative),
-        derivative_holdings=tuple(derivative),
-        footnotes=footnotes,
-        remarks=remarks,
-        signatures=tuple(signatures),
-        form3_holdings_reported=_flag(get("form3HoldingsReported")),
-        form4_transactions_reported=_flag(get("form4TransactionsReported")),
-        nonderivative_transactions=tuple(nonderivative_transactions),
-        derivative_transactions=tuple(derivative_transactions),
-        bool_style=_bool_style(flags),
-        not_subject_to_section16_text=get("notSubjectToSection16"),
-        form3_holdings_reported_text=get("form3HoldingsReported"),
-        form4_transactions_reported_text=get("form4TransactionsReported"),
+    nonsec16 = get("notSubjectToSection16")
+    form3_reported = get("form3HoldingsReported")
+    form4_reported = get("form4TransactionsReported")
+    return OwnershipDocument(  # positional, in OwnershipDocument's field order (22 keywords cost ~2 µs)
+        get("schemaVersion"),
+        document_type,
+        get("periodOfReport"),
+        get("dateOfOriginalSubmission"),
+        _flag(get("noSecuritiesOwned")),
+        _flag(nonsec16),
+        _flag(get("aff10b5One")),
+        issuer,
+        tuple(owners),
+        tuple(nonderivative),
+        tuple(derivative),
+        footnotes,
+        remarks,
+        tuple(signatures),
+        _flag(form3_reported),
+        _flag(form4_reported),
+        tuple(nonderivative_transactions),
+        tuple(derivative_transactions),
+        _bool_style(flags),
+        nonsec16,
+        form3_reported,
+        form4_reported,
     )
