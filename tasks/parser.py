@@ -4,10 +4,12 @@
 Speed matters (the whole pipeline's floor is this function, ~0.1 ms a filing), so the parser
 walks each element's children once and dispatches on the tag instead of issuing one XPath
 query per field; a holding or transaction row is one flat walk over its descendants (see
-:func:`_row`), and a reporting owner's leaves come from lxml's C-level ``iter(*tags)``. Security: the parser never resolves entities, loads a
-DTD or touches the network, and any document that declares a DTD is refused before lxml sees
-it: real ownership XML never has one, and a billion-laughs or XXE file must fail fast without
-reading a file.
+:func:`_row`), a reporting owner one plain ``iter()`` into a dict; records are built with
+positional arguments; and the XML is parsed without its blank text where that reads the same
+(see :func:`read_ownership_xml`). benchmarks/parse_bench.py measures each against the floor.
+Security: the parser never resolves entities, loads a DTD or touches the network, and any
+document that declares a DTD is refused before lxml sees it: real ownership XML never has one,
+and a billion-laughs or XXE file must fail fast without reading a file.
 
 Every element of the v5.5 schemas (ownership3/4/5[A]Document.xsd) is read, except
 ``rptOwnerCcc`` (a credential; see :class:`~tasks.model.ReportingOwner`). Nothing is guessed:
