@@ -80,13 +80,17 @@ def _owner_file_numbers(header: bytes) -> tuple[tuple[str, str], ...]:
 
 
 def parse_sec_header(header: bytes) -> SecHeader:
-    """Read the few header fields the data sets use; the XML carries everything else."""
+    """Read the few header fields the data sets use; the XML carries everything else.
+
+    A count is read only when every character is a decimal digit (``isdecimal``: ``isdigit``
+    also passes the latin-1 superscripts, which ``int`` refuses with a bare ValueError).
+    """
     accession, submission_type, count, period, filed, changed = _fields(header, _HEADER_KEYS)
     accepted = _ACCEPTANCE.search(header, 0, 512)
     return SecHeader(  # positional, in SecHeader's field order
         accession,
         submission_type,
-        int(count) if count and count.isdigit() else None,
+        int(count) if count and count.isdecimal() else None,
         _iso_date(period),
         _iso_date(filed),
         _iso_datetime(accepted.group(1).decode()) if accepted else None,
@@ -126,7 +130,7 @@ def parse_nc_header(header: bytes) -> SecHeader:
     return SecHeader(
         accession_number=_nc_field(header, b"<ACCESSION-NUMBER>"),
         submission_type=_nc_field(header, b"<TYPE>"),
-        public_document_count=int(count) if count and count.isdigit() else None,
+        public_document_count=int(count) if count and count.isdecimal() else None,
         period_of_report=_iso_date(_nc_field(header, b"<PERIOD>")),
         filed_date=_iso_date(_nc_field(header, b"<FILING-DATE>")),
         acceptance_datetime=_iso_datetime(accepted) if accepted and len(accepted) == 14 and accepted.isdigit() else None,
