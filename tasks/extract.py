@@ -11,7 +11,7 @@ import hashlib
 from tasks.edgar_names import accession_from_name
 from tasks.errors import FilingError, UnreadableFilingError
 from tasks.model import Form3Filing
-from tasks.parser import load_xml, parse_ownership_document
+from tasks.parser import read_ownership_xml
 from tasks.reading import DEFAULT_MAX_BYTES, read_filing
 from tasks.submission import split_submission
 from tasks.version import record_version
@@ -24,13 +24,8 @@ def sha256_of(data: bytes) -> str:
 def parse_filing(data: bytes, sha256: str | None = None) -> Form3Filing:
     """Parse one filing. Everything in the result is determined by ``data`` alone."""
     header, xml = split_submission(data)
-    document = parse_ownership_document(load_xml(xml))
-    return Form3Filing(
-        header=header,
-        document=document,
-        sha256=sha256 or sha256_of(data),
-        parser_version=record_version(document.document_type),
-    )
+    document = read_ownership_xml(xml)
+    return Form3Filing(header, document, sha256 or sha256_of(data), record_version(document.document_type))
 
 
 def parse_file(path: str) -> Form3Filing:

@@ -33,15 +33,33 @@ def _iso_datetime(stamp: str) -> str:
     return f"{stamp[:4]}-{stamp[4:6]}-{stamp[6:8]}T{stamp[8:10]}:{stamp[10:12]}:{stamp[12:14]}"
 
 
-def _field(header: bytes, key: bytes, start: int = 0, end: int | None = None) -> str | None:
-    """The value after ``KEY:`` on its line; ``bytes.find`` beats a regex pass ~5x here."""
-    at = header.find(key, start, end if end is not None else len(header))
-    if at < 0:
-        return None
-    at += len(key)
-    eol = header.find(b"\n", at)
-    raw = header[at : eol if eol >= 0 else len(header)].strip()
-    return raw.decode("latin-1") or None
+# The header lines parse_sec_header reads, in the order _fields returns their values.
+_HEADER_KEYS = (
+    b"ACCESSION NUMBER:", b"CONFORMED SUBMISSION TYPE:", b"PUBLIC DOCUMENT COUNT:",
+    b"CONFORMED PERIOD OF REPORT:", b"FILED AS OF DATE:", b"DATE AS OF CHANGE:",
+)
+_OWNER_KEYS = (b"CENTRAL INDEX KEY:", b"SEC FILE NUMBER:")
+
+
+def _fields(header: bytes, keys: tuple[bytes, ...], start: int = 0, end: int | None = None) -> list[str | None]:
+    """The value after each ``KEY:`` on its line (its first occurrence in ``header[start:end]``).
+
+    ``bytes.find`` beats a regex pass ~5x here, and one call for all the keys saves a Python
+    call per field (~0.3 µs each, a tenth of the header's cost).
+    """
+    size = len(header)
+    if end is None:
+        end = size
+    values: list[str | None] = []
+    for key in keys:
+        at = header.find(key, start, end)
+        if at < 0:
+            values.append(None)
+            continue
+        at += len(key)
+        eol = header.find(b"\n", at)
+        values.append(header[at : eol if eol >= 0 else size].strip().decode("latin-1") or None)
+    return values
 
 
 def _owner_file_numbers(header: bytes) -> tuple[tuple[str, str], ...]:
@@ -54,8 +72,7 @@ def _owner_file_numbers(header: bytes) -> tuple[tuple[str, str], ...]:
         issuer = header.find(b"ISSUER:", at, end)
         if issuer >= 0:
             end = issuer
-        cik = _field(header, b"CENTRAL INDEX KEY:", at, end)
-        number = _field(header, b"SEC FILE NUMBER:", at, end)
+        cik, number = _fields(header, _OWNER_KEYS, at, end)
         if cik and number:
             pairs.append((cik, number))
         at = nxt
@@ -63,18 +80,22 @@ def _owner_file_numbers(header: bytes) -> tuple[tuple[str, str], ...]:
 
 
 def parse_sec_header(header: bytes) -> SecHeader:
-    """Read the few header fields the data sets use; the XML carries everything else."""
+    """Read the few header fields the data sets use; the XML carries everything else.
+
+    A count is read only when every character is a decimal digit (``isdecimal``: ``isdigit``
+    also passes the latin-1 superscripts, which ``int`` refuses with a bare ValueError).
+    """
+    accession, submission_type, count, period, filed, changed = _fields(header, _HEADER_KEYS)
     accepted = _ACCEPTANCE.search(header, 0, 512)
-    count = _field(header, b"PUBLIC DOCUMENT COUNT:")
-    return SecHeader(
-        accession_number=_field(header, b"ACCESSION NUMBER:"),
-        submission_type=_field(header, b"CONFORMED SUBMISSION TYPE:"),
-        public_document_count=int(count) if count and count.isdigit() else None,
-        period_of_report=_iso_date(_field(header, b"CONFORMED PERIOD OF REPORT:")),
-        filed_date=_iso_date(_field(header, b"FILED AS OF DATE:")),
-        acceptance_datetime=_iso_datetime(accepted.group(1).decode()) if accepted else None,
-        date_of_change=_iso_date(_field(header, b"DATE AS OF CHANGE:")),
-        owner_file_numbers=_owner_file_numbers(header),
+    return SecHeader(  # positional, in SecHeader's field order
+        accession,
+        submission_type,
+        int(count) if count and count.isdecimal() else None,
+        _iso_date(period),
+        _iso_date(filed),
+        _iso_datetime(accepted.group(1).decode()) if accepted else None,
+        _iso_date(changed),
+        _owner_file_numbers(header),
     )
 
 
@@ -109,7 +130,7 @@ def parse_nc_header(header: bytes) -> SecHeader:
     return SecHeader(
         accession_number=_nc_field(header, b"<ACCESSION-NUMBER>"),
         submission_type=_nc_field(header, b"<TYPE>"),
-        public_document_count=int(count) if count and count.isdigit() else None,
+        public_document_count=int(count) if count and count.isdecimal() else None,
         period_of_report=_iso_date(_nc_field(header, b"<PERIOD>")),
         filed_date=_iso_date(_nc_field(header, b"<FILING-DATE>")),
         acceptance_datetime=_iso_datetime(accepted) if accepted and len(accepted) == 14 and accepted.isdigit() else None,
@@ -120,7 +141,7 @@ def parse_nc_header(header: bytes) -> SecHeader:
 
 def split_submission(data: bytes) -> tuple[SecHeader | None, bytes]:
     """Return the parsed SEC header (``None`` for a bare XML file) and the ownership XML bytes."""
-    if not data.strip():
+    if not data or data.isspace():  # data.strip() would copy the whole file to say the same
         raise UnreadableFilingError("file is empty")
     head = data[:_SNIFF_BYTES]
     if b"<SEC-HEADER>" not in head and b"<SEC-DOCUMENT>" not in head:
@@ -134,7 +155,7 @@ def split_submission(data: bytes) -> tuple[SecHeader | None, bytes]:
             raise NoOwnershipXmlError(
                 "neither an EDGAR submission (<SEC-HEADER>) nor an XML document"
             )
-        return None, data.strip()
+        return None, _stripped(data, 0, len(data))
 
     header_end = data.find(b"</SEC-HEADER>")
     if header_end < 0:
@@ -143,20 +164,37 @@ def split_submission(data: bytes) -> tuple[SecHeader | None, bytes]:
 
 
 def _first_document_xml(data: bytes, start: int) -> bytes:
-    """The ownership XML inside ``<XML>`` of the first ``<DOCUMENT>`` at or after ``start``."""
+    """The ownership XML inside ``<XML>`` of the first ``<DOCUMENT>`` at or after ``start``.
+
+    The first ``<XML>`` after ``<DOCUMENT>`` is the first document's when no ``</DOCUMENT>``
+    comes between them: a search of those few bytes, where finding ``</DOCUMENT>`` first meant
+    scanning the whole XML once more (the two tags cannot overlap, so the answers are the same).
+    """
     doc_start = data.find(b"<DOCUMENT>", start)
     if doc_start < 0:
         raise NoOwnershipXmlError("submission has no <DOCUMENT>")
-    doc_end = data.find(b"</DOCUMENT>", doc_start)
-    xml_start = data.find(b"<XML>", doc_start, doc_end if doc_end >= 0 else len(data))
-    if xml_start < 0:
-        if doc_end < 0:
+    xml_start = data.find(b"<XML>", doc_start)
+    if xml_start < 0 or data.find(b"</DOCUMENT>", doc_start, xml_start) >= 0:
+        if data.find(b"</DOCUMENT>", doc_start) < 0:
             raise MalformedXmlError("first <DOCUMENT> is not closed (truncated?)")
         raise NoOwnershipXmlError("the first document has no <XML> ownership document")
     xml_end = data.find(b"</XML>", xml_start)
     if xml_end < 0:
         raise MalformedXmlError("<XML> block is not closed (truncated?)")
-    return data[xml_start + 5 : xml_end].strip()
+    return _stripped(data, xml_start + 5, xml_end)
+
+
+# What bytes.strip() strips (ASCII whitespace), as byte values.
+_WHITESPACE = frozenset(b" \t\n\r\x0b\x0c")
+
+
+def _stripped(data: bytes, start: int, end: int) -> bytes:
+    """``data[start:end].strip()`` in one copy instead of two (the XML is most of the file)."""
+    while start < end and data[start] in _WHITESPACE:
+        start += 1
+    while end > start and data[end - 1] in _WHITESPACE:
+        end -= 1
+    return data[start:end]
 
 
 # The form a filing says it is, where the SEC header or the ownership XML names it.
