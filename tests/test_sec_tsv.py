@@ -355,19 +355,6 @@ def test_data_dictionary_is_current() -> None:
     assert "| `trans_pricepershare` | double | price per share (of the derivative, for a derivative) | `TRANS_PRICEPERSHARE` (*rounded*) |" in text
 
 
-def test_form3_run_writes_the_sec_tsvs(form3, tmp_path: Path) -> None:
-    """The flow end to end: form3 run on the sample accessions' filings, then compare-sec."""
-    manifest = write_sample_filings(tmp_path / "filings")
-    results = tmp_path / "results"
-    form3("run", str(manifest), "--results", str(results))
-    assert form3.summary(results)["succeeded"] == 40
-    for name in SAMPLE_TABLES:
-        assert (results / "sec" / f"{name}.tsv").open("rb").readline() == header_line(name)
-    proc = compare_sec(results, SEC_DATASETS)
-    assert proc.returncode == 0, proc.stdout
-    assert "OWNER_SIGNATURE: 44 rows paired (ours 44, SEC 44)" in proc.stdout
-
-
 def test_rows_are_written_as_the_csv_module_writes_them(tmp_path: Path) -> None:
     # tasks/sec_tsv.py renders whole columns with Arrow; its bytes must stay those of
     # csv.writer(delimiter="\t", lineterminator="\n", QUOTE_MINIMAL) over the values as they
