@@ -249,3 +249,27 @@ def test_the_secs_5a_4a_and_5_samples(corpus: Path) -> None:
     assert d.reporting_owners[1].country == "I7"
     assert parse_filing(_spec_sample(corpus, "doc4a.xml")).document.document_type == "4/A"
     assert parse_filing(_spec_sample(corpus, "doc5.xml")).document.document_type == "5"
+
+
+def test_a_footnote_with_nested_markup_keeps_the_blank_between_its_parts(form345_corpus: Path) -> None:
+    # The parser drops whitespace-only text nodes for speed, except where markup is nested:
+    # "<b>x</b> <i>y</i>" must still read "x y". A real Form 4's first footnote, edited so.
+    real = _bytes(form345_corpus, "0000023197-20-000081.txt")
+    old = b"Restricted stock awards were granted"
+    edited = real.replace(old, b"<b>Restricted</b> <i>stock</i> awards were granted", 1)
+    f = parse_filing(edited)
+    assert f.document.footnotes[0].id == "F1"
+    assert f.document.footnotes[0].text.startswith("Restricted stock awards were granted under")
+    assert f.document.footnotes[0].text == parse_filing(real).document.footnotes[0].text
+
+
+def test_a_non_ascii_digit_in_the_document_count_is_no_count(form345_corpus: Path) -> None:
+    # "\xb2" (latin-1 superscript two) passes str.isdigit() but not int(): it used to raise a
+    # bare ValueError, which failed the whole batch instead of this one value.
+    real = _bytes(form345_corpus, "0000023197-20-000081.txt")
+    edited = real.replace(b"PUBLIC DOCUMENT COUNT:\t\t1", b"PUBLIC DOCUMENT COUNT:\t\t\xb2", 1)
+    assert edited != real
+    assert parse_filing(real).header.public_document_count == 1
+    f = parse_filing(edited)
+    assert f.header.public_document_count is None
+    assert f.header.accession_number == "0000023197-20-000081"
