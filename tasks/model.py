@@ -97,8 +97,9 @@ class ReportingOwner:
 @dataclass(slots=True)
 class NonDerivativeHolding:
     security_title: Value | None = None
-    # transactionFormType is a Form 5 holding element (a holding first reported on a Form 3 or
-    # 4); a Form 3 has none, but the SEC's TRANS_FORM_TYPE column exists, so it is kept if filed.
+    # A Form 5 holding's transactionCoding/transactionFormType (the form that first reported
+    # it: 3, 4 or 5), with the coding's footnotes (the SEC's TRANS_FORM_TYPE, _FN). A Form 3
+    # has none.
     transaction_form_type: Value | None = None
     shares_owned: Value | None = None
     value_owned: Value | None = None
@@ -261,7 +262,9 @@ class OwnershipDocument:
 
 @dataclass(slots=True)
 class Form3Filing:
-    """One parsed filing: header, document, and provenance."""
+    """One parsed filing of any ownership form (the name predates Forms 4 and 5): header,
+    document, and provenance. ``parser_version`` is :func:`tasks.version.record_version` of its
+    form: a Form 3 record names the oldest version that wrote the same bytes."""
 
     header: SecHeader | None
     document: OwnershipDocument

@@ -26,6 +26,7 @@ from pathlib import Path
 from tasks.checkpoint_format import SCHEMA
 from tasks.errors import FilingError
 from tasks.extract import parse_filing
+from tasks.model import FORM3_TYPES
 from tasks.serialize import filing_to_dict
 from tasks.tables import ADDED_FOR_FORMS_4_5, table_rows
 
@@ -75,7 +76,7 @@ def corpus_files(corpus: Path) -> list[Path]:
 def form3_files(corpus: Path) -> list[Path]:
     """The corpus files its MANIFEST.csv lists as Form 3 or 3/A documents, sorted."""
     with open(corpus / "MANIFEST.csv", newline="") as fh:
-        names = {Path(r["file"]).name for r in csv.DictReader(fh) if r["document_type"] in ("3", "3/A")}
+        names = {Path(r["file"]).name for r in csv.DictReader(fh) if r["document_type"] in FORM3_TYPES}
     return [p for p in corpus_files(corpus) if p.name in names]
 
 

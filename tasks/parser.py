@@ -3,8 +3,8 @@
 
 Speed matters (the whole pipeline's floor is this function, ~0.1 ms a filing), so the parser
 walks each element's children once and dispatches on the tag instead of issuing one XPath
-query per field; inside a row, lxml's C-level ``iter(*tags)`` finds the value-bearing elements
-at whatever depth the schema nests them. Security: the parser never resolves entities, loads a
+query per field; a holding or transaction row is one flat walk over its descendants (see
+:func:`_row`), and a reporting owner's leaves come from lxml's C-level ``iter(*tags)``. Security: the parser never resolves entities, loads a
 DTD or touches the network, and any document that declares a DTD is refused before lxml sees
 it: real ownership XML never has one, and a billion-laughs or XXE file must fail fast without
 reading a file.
@@ -18,7 +18,6 @@ footnote ids. docs/forms-4-and-5.md lists the elements one by one.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
 from typing import Any
 
 from lxml import etree
@@ -85,11 +84,6 @@ def _strip_namespaces(root: etree._Element) -> None:
             el.tag = el.tag.rpartition("}")[2]
 
 
-def _text(el: etree._Element) -> str | None:
-    text = el.text
-    return (text.strip() or None) if text else None
-
-
 def _all_text(el: etree._Element) -> str | None:
     """Text including any nested markup (footnotes and remarks may contain some)."""
     text = "".join(el.itertext()).strip()
@@ -106,49 +100,34 @@ def _flag(text: str | None) -> bool | None:
     return None
 
 
-def _value(el: etree._Element) -> Value:
-    """``<x><value>…</value><footnoteId id="F1"/></x>``; either part may be missing."""
-    value: str | None = None
-    footnotes: tuple[str, ...] = ()
-    for child in el:
-        tag = child.tag
-        if tag == "value":
-            text = child.text
-            value = (text.strip() or None) if text else None
-        elif tag == "footnoteId":
-            fid = child.get("id")
-            if fid:
-                footnotes += (fid,)
-    return Value(value, footnotes)
-
-
-def _children(el: etree._Element) -> dict[str, etree._Element]:
-    """Children by tag; the schema allows each of these fields at most once per section."""
-    return {child.tag: child for child in el}
-
-
-def _opt_text(parts: dict[str, etree._Element], tag: str) -> str | None:
-    el = parts.get(tag)
-    if el is None:
-        return None
-    text = el.text
-    return (text.strip() or None) if text else None
+def _texts(el: etree._Element) -> dict[str, str | None]:
+    """Each child's stripped text by tag; the schema allows each of these at most once."""
+    return {c.tag: (t.strip() or None) if (t := c.text) else None for c in el}
 
 
 def _issuer(el: etree._Element) -> Issuer:
-    p = _children(el)
+    text = _texts(el).get
     return Issuer(
-        cik=_opt_text(p, "issuerCik"),
-        name=_opt_text(p, "issuerName"),
-        trading_symbol=_opt_text(p, "issuerTradingSymbol"),
-        foreign_trading_symbol=_opt_text(p, "issuerForeignTradingSymbol"),
+        cik=text("issuerCik"),
+        name=text("issuerName"),
+        trading_symbol=text("issuerTradingSymbol"),
+        foreign_trading_symbol=text("issuerForeignTradingSymbol"),
     )
+
+
+# The leaves of a reportingOwner that the record keeps (rptOwnerCcc is not one of them).
+_OWNER_LEAVES = (
+    "rptOwnerCik", "rptOwnerName", "rptOwnerStreet1", "rptOwnerStreet2", "rptOwnerCity",
+    "rptOwnerState", "rptOwnerZipCode", "rptOwnerStateDescription", "rptOwnerNonUSStateTerritory",
+    "rptOwnerCountry", "officerTitle", "otherText", *_OWNER_FLAGS,
+)
 
 
 def _reporting_owner(el: etree._Element, flags: list[str] | None = None) -> ReportingOwner:
     # Every leaf tag under reportingOwner is unique (rptOwner*, is*, officerTitle, …), so one
-    # C-level walk into a dict of stripped texts replaces a lookup per sub-section.
-    leaf = {d.tag: (t.strip() or None) if (t := d.text) else None for d in el.iter()}
+    # C-level walk, filtered to those leaves, into a dict of stripped texts replaces a lookup
+    # per sub-section.
+    leaf = {d.tag: (t.strip() or None) if (t := d.text) else None for d in el.iter(*_OWNER_LEAVES)}
     text = leaf.get
     if flags is not None:  # the document's boolean texts, for bool_style
         flags += [t for tag in _OWNER_FLAGS if (t := leaf.get(tag)) is not None]
@@ -184,7 +163,8 @@ _NONDERIVATIVE_FIELDS = {
     "directOrIndirectOwnership": "direct_or_indirect",
     "natureOfOwnership": "nature_of_ownership",
 }
-_DERIVATIVE_FIELDS = _NONDERIVATIVE_FIELDS | {
+# A derivative's terms and underlying security: in its holdings and its transactions alike.
+_DERIVATIVE_TERMS = {
     "conversionOrExercisePrice": "conversion_or_exercise_price",
     "exerciseDate": "exercise_date",
     "expirationDate": "expiration_date",
@@ -192,6 +172,7 @@ _DERIVATIVE_FIELDS = _NONDERIVATIVE_FIELDS | {
     "underlyingSecurityShares": "underlying_security_shares",
     "underlyingSecurityValue": "underlying_security_value",
 }
+_DERIVATIVE_FIELDS = _NONDERIVATIVE_FIELDS | _DERIVATIVE_TERMS
 _NONDERIVATIVE_TRANSACTION_FIELDS = {
     "securityTitle": "security_title",
     "transactionDate": "transaction_date",
@@ -206,100 +187,85 @@ _NONDERIVATIVE_TRANSACTION_FIELDS = {
     "directOrIndirectOwnership": "direct_or_indirect",
     "natureOfOwnership": "nature_of_ownership",
 }
-_DERIVATIVE_TRANSACTION_FIELDS = _NONDERIVATIVE_TRANSACTION_FIELDS | {
-    "conversionOrExercisePrice": "conversion_or_exercise_price",
-    "exerciseDate": "exercise_date",
-    "expirationDate": "expiration_date",
-    "underlyingSecurityTitle": "underlying_security_title",
-    "underlyingSecurityShares": "underlying_security_shares",
-    "underlyingSecurityValue": "underlying_security_value",
-}
+_DERIVATIVE_TRANSACTION_FIELDS = _NONDERIVATIVE_TRANSACTION_FIELDS | _DERIVATIVE_TERMS
+# transactionCoding's children are plain text, not <value> elements.
 _CODING = "transactionCoding"
+_CODING_PARTS = frozenset({"transactionFormType", "transactionCode", "equitySwapInvolved"})
 
 
-def _holding(el: etree._Element, fields: dict[str, str], cls: type) -> Any:
-    # Each value-bearing tag occurs once per holding, at whatever depth; lxml's tag-filtered
-    # iter() finds them in C instead of a dict per nesting level. Absent fields stay None.
-    values = {}
-    for f in el.iter(_CODING, *fields):
-        tag = f.tag
+def _row(el: etree._Element, fields: dict[str, str], cls: type, flags: list[str] | None) -> Any:
+    """One holding or transaction row, in one walk over its descendants in document order.
+
+    A value-bearing element is followed by its own ``<value>`` and ``<footnoteId>`` children
+    before the next element starts, so a flat loop needs no recursion and no call per field:
+    an element of ``fields`` opens a field, ``value``/``footnoteId`` fill it, and any other
+    element (a group such as ``transactionAmounts``) closes it. Absent fields stay None; an
+    element filed empty is ``Value(None)``. ``flags`` (a transaction's, never a holding's)
+    receives the equitySwapInvolved text.
+    """
+    values: dict[str, Any] = {}
+    attr: str | None = None
+    value: str | None = None
+    ids: tuple[str, ...] = ()
+    parts: dict[str, str | None] | None = None  # the open transactionCoding's children
+    for d in el.iter():
+        tag = d.tag
+        if tag == "value":
+            t = d.text
+            value = (t.strip() or None) if t else None
+            continue
+        if tag == "footnoteId":
+            if fid := d.get("id"):
+                ids += (fid,)
+            continue
+        if parts is not None and tag in _CODING_PARTS:
+            t = d.text
+            parts[tag] = (t.strip() or None) if t else None
+            continue
+        if attr is not None:
+            values[attr] = Value(value, ids)
+        elif parts is not None:
+            _close_coding(values, parts, ids, flags)
+        attr, parts = fields.get(tag), None
         if tag == _CODING:
-            # A Form 4/5 holding's transactionCoding: a plain-text transactionFormType (3, 4 or
-            # 5: the form that first reported the holding) and footnotes on the coding as a
-            # whole, which the SEC lists as TRANS_FORM_TYPE_FN. iter() visits the form type
-            # next; the coding has already said what it holds.
-            form_type, footnote_ids = None, ()
-            for child in f:
-                ctag = child.tag
-                if ctag == "transactionFormType":
-                    form_type = (t.strip() or None) if (t := child.text) else None
-                elif ctag == "footnoteId" and (fid := child.get("id")):
-                    footnote_ids += (fid,)
-            values["transaction_form_type"] = Value(form_type, footnote_ids)
-        elif tag != "transactionFormType" or "transaction_form_type" not in values:
-            values[fields[tag]] = _value(f)
+            parts = {}
+        value, ids = None, ()
+    if attr is not None:
+        values[attr] = Value(value, ids)
+    elif parts is not None:
+        _close_coding(values, parts, ids, flags)
     return cls(**values)
 
 
-def _nonderivative(el: etree._Element) -> NonDerivativeHolding:
-    return _holding(el, _NONDERIVATIVE_FIELDS, NonDerivativeHolding)
-
-
-def _derivative(el: etree._Element) -> DerivativeHolding:
-    return _holding(el, _DERIVATIVE_FIELDS, DerivativeHolding)
-
-
-def _coding(el: etree._Element, flags: list[str]) -> TransactionCoding:
-    """``transactionCoding``: plain-text children and footnotes on the coding as a whole."""
-    form_type = code = swap = None
-    footnote_ids: tuple[str, ...] = ()
-    for child in el:
-        tag = child.tag
-        if tag == "footnoteId":
-            if fid := child.get("id"):
-                footnote_ids += (fid,)
-            continue
-        text = (t.strip() or None) if (t := child.text) else None
-        if tag == "transactionFormType":
-            form_type = text
-        elif tag == "transactionCode":
-            code = text
-        elif tag == "equitySwapInvolved":
-            swap = text
+def _close_coding(
+    values: dict[str, Any], parts: dict[str, str | None], ids: tuple[str, ...], flags: list[str] | None
+) -> None:
+    """A transaction's coding becomes a :class:`TransactionCoding`; a Form 5 holding's (only
+    transactionFormType: the form that first reported it, 3, 4 or 5) its transaction_form_type,
+    with the coding's footnotes (the SEC's TRANS_FORM_TYPE_FN)."""
+    if flags is None:
+        values["transaction_form_type"] = Value(parts.get("transactionFormType"), ids)
+        return
+    swap = parts.get("equitySwapInvolved")
     if swap is not None:
         flags.append(swap)
-    return TransactionCoding(form_type, code, _flag(swap), footnote_ids, swap)
-
-
-def _transaction(
-    el: etree._Element, fields: dict[str, str], cls: type, flags: list[str]
-) -> Any:
-    values: dict[str, Any] = {}
-    for f in el.iter(_CODING, *fields):
-        tag = f.tag
-        if tag == _CODING:
-            values["coding"] = _coding(f, flags)
-        else:
-            values[fields[tag]] = _value(f)
-    return cls(**values)
+    values["coding"] = TransactionCoding(
+        parts.get("transactionFormType"), parts.get("transactionCode"), _flag(swap), ids, swap
+    )
 
 
 def _table(
-    table: etree._Element,
-    holding_tag: str,
-    holding: Callable[[etree._Element], object],
-    transaction_tag: str,
-    transaction: Callable[[etree._Element], object],
+    table: etree._Element, holding_tag: str, holding_fields: dict[str, str], holding_cls: type,
+    transaction_tag: str, transaction_fields: dict[str, str], transaction_cls: type, flags: list[str],
 ) -> tuple[list, list]:
     """A table's holdings and transactions, each in document order (the schema lets the two
     interleave); any other child (there is none in real filings) is ignored."""
     holdings, transactions = [], []
     for child in table:
-        tag = child.tag
-        if tag == holding_tag:
-            holdings.append(holding(child))
-        elif tag == transaction_tag:
-            transactions.append(transaction(child))
+        if child.tag == holding_tag:
+            holdings.append(_row(child, holding_fields, holding_cls, None))
+        elif child.tag == transaction_tag:
+            transactions.append(_row(child, transaction_fields, transaction_cls, flags))
     return holdings, transactions
 
 
@@ -307,13 +273,15 @@ def _footnotes(el: etree._Element) -> tuple[Footnote, ...]:
     notes = []
     for child in el:
         if child.tag == "footnote":
-            notes.append(Footnote(child.get("id") or "", _all_text(child) or ""))
+            # Nested markup is rare: itertext() only when the footnote has child elements.
+            text = child.text if len(child) == 0 else "".join(child.itertext())
+            notes.append(Footnote(child.get("id") or "", text.strip() if text else ""))
     return tuple(notes)
 
 
 def _signature(el: etree._Element) -> Signature:
-    p = _children(el)
-    return Signature(_opt_text(p, "signatureName"), _opt_text(p, "signatureDate"))
+    text = _texts(el).get
+    return Signature(text("signatureName"), text("signatureDate"))
 
 
 def _bool_style(flags: list[str]) -> str | None:
@@ -371,13 +339,13 @@ def parse_ownership_document(root: etree._Element) -> OwnershipDocument:
             owners.append(_reporting_owner(child, flags))
         elif tag == "nonDerivativeTable":
             nonderivative, nonderivative_transactions = _table(
-                child, "nonDerivativeHolding", _nonderivative, "nonDerivativeTransaction",
-                lambda el: _transaction(el, _NONDERIVATIVE_TRANSACTION_FIELDS, NonDerivativeTransaction, flags),
+                child, "nonDerivativeHolding", _NONDERIVATIVE_FIELDS, NonDerivativeHolding,
+                "nonDerivativeTransaction", _NONDERIVATIVE_TRANSACTION_FIELDS, NonDerivativeTransaction, flags,
             )
         elif tag == "derivativeTable":
             derivative, derivative_transactions = _table(
-                child, "derivativeHolding", _derivative, "derivativeTransaction",
-                lambda el: _transaction(el, _DERIVATIVE_TRANSACTION_FIELDS, DerivativeTransaction, flags),
+                child, "derivativeHolding", _DERIVATIVE_FIELDS, DerivativeHolding,
+                "derivativeTransaction", _DERIVATIVE_TRANSACTION_FIELDS, DerivativeTransaction, flags,
             )
         elif tag == "issuer":
             issuer = _issuer(child)
@@ -387,8 +355,8 @@ def parse_ownership_document(root: etree._Element) -> OwnershipDocument:
             signatures.append(_signature(child))
         elif tag == "remarks":
             remarks = _all_text(child)
-        else:
-            scalars.setdefault(tag, _text(child))
+        elif tag not in scalars:
+            scalars[tag] = (t.strip() or None) if (t := child.text) else None
 
     document_type = scalars.get("documentType")
     if document_type not in OWNERSHIP_FORM_TYPES:

@@ -3,7 +3,7 @@
 Pure: reads the final Parquet tables (pyarrow), writes the SEC's eight files (``SUBMISSION.tsv``,
 ``REPORTINGOWNER.tsv``, ``NONDERIV_HOLDING.tsv``, ``DERIV_HOLDING.tsv``, ``NONDERIV_TRANS.tsv``,
 ``DERIV_TRANS.tsv``, ``FOOTNOTES.tsv``, ``OWNER_SIGNATURE.tsv``) in the SEC's layout, so
-``pd.concat([pd.read_csv(sec, sep="\t"), pd.read_csv(ours, sep="\t")])`` is one clean table.
+``pd.concat([pd.read_csv(sec, sep="\\t"), pd.read_csv(ours, sep="\\t")])`` is one clean table.
 The layout follows ``../shared/sec-datasets/`` (the SEC's readme, metadata and real 2024 Q3
 rows of Forms 3, 4 and 5; ``docs/sec-layout.md`` says what was checked on which rows):
 
@@ -121,9 +121,13 @@ def sec_number(x: float) -> str:
     The decimal is the float's shortest text, which is the filed text for every value of up
     to 15 significant digits, so a filed ``2.675`` rounds to ``2.68`` (binary ``round`` says
     2.67). Not a finite number (never in a filing, but a float can hold one): Python's text."""
+    text = repr(x)
+    dot = text.find(".")
+    if dot >= 0 and len(text) - dot <= 3 and "e" not in text:  # two decimals or fewer: as is
+        return "0.0" if text == "-0.0" else text  # no negative zero in Oracle
     if not math.isfinite(x):
-        return repr(x)
-    return repr(float(Decimal(repr(x)).quantize(_CENT, rounding=ROUND_HALF_UP)) + 0.0)  # no -0.0 in Oracle
+        return text
+    return repr(float(Decimal(text).quantize(_CENT, rounding=ROUND_HALF_UP)) + 0.0)
 
 
 def _numbers(col: pa.ChunkedArray) -> pa.Array:

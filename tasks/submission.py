@@ -123,12 +123,12 @@ def split_submission(data: bytes) -> tuple[SecHeader | None, bytes]:
     if not data.strip():
         raise UnreadableFilingError("file is empty")
     head = data[:_SNIFF_BYTES]
-    if b"<SUBMISSION>" in head and b"<SEC-HEADER>" not in head:
-        header_end = data.find(b"<DOCUMENT>")
-        if header_end < 0:
-            raise NoOwnershipXmlError("dissemination file has no <DOCUMENT>")
-        return parse_nc_header(data[:header_end]), _first_document_xml(data, header_end)
     if b"<SEC-HEADER>" not in head and b"<SEC-DOCUMENT>" not in head:
+        if b"<SUBMISSION>" in head:  # a dissemination (.nc) file
+            header_end = data.find(b"<DOCUMENT>")
+            if header_end < 0:
+                raise NoOwnershipXmlError("dissemination file has no <DOCUMENT>")
+            return parse_nc_header(data[:header_end]), _first_document_xml(data, header_end)
         start = head.lstrip()[:1]
         if start != b"<":
             raise NoOwnershipXmlError(

@@ -20,10 +20,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 import pyarrow as pa
 
-from tasks.model import DerivativeTransaction, Form3Filing, NonDerivativeTransaction, Value
+from tasks.model import DerivativeHolding, DerivativeTransaction, Form3Filing, NonDerivativeTransaction, Value
 
 # How the SEC data sets list the footnote ids of one value ("F2, F3").
 FN_SEPARATOR = ", "
@@ -64,6 +65,11 @@ def _fn_column(name: str, what: str, sec: bool | str = True) -> Column:
     return Column(f"{name}_fn", STRING, f"footnote ids on {what}, as `F1, F2`", sec_name)
 
 
+def _valued(name: str, type: pa.DataType, meaning: str, what: str, sec: bool | str = True) -> list[Column]:
+    """A value the schema lets carry footnotes: its column and its ``_fn`` column."""
+    return [Column(name, type, meaning, sec), _fn_column(name, what, sec)]
+
+
 _ACC = Column("accession_number", STRING, "EDGAR accession number (from the SEC header, or the file name of a bare XML)", sec=True)
 _SHA = Column("sha256", STRING, "sha256 of the filing's bytes; joins the tables even without an accession number")
 
@@ -72,50 +78,29 @@ def _sk_column(name: str, what: str) -> Column:
     return Column(name, KEY, f"position of the {what} within its filing (1, 2, …); the SEC TSV renumbers it uniquely across the output", sec=True)
 
 
-def _title_columns() -> list[Column]:
-    return [
-        Column("security_title", STRING, "title of the security", sec=True),
-        _fn_column("security_title", "the security title"),
-    ]
-
-
-def _price_columns() -> list[Column]:
-    return [
-        Column("conv_exercise_price", NUMBER, "conversion or exercise price", sec=True),
-        _fn_column("conv_exercise_price", "the conversion or exercise price"),
-    ]
+_TITLE = _valued("security_title", STRING, "title of the security", "the security title")
+_PRICE = _valued("conv_exercise_price", NUMBER, "conversion or exercise price", "the conversion or exercise price")
 
 
 def _derivative_terms(exercise_sec: bool | str = True) -> list[Column]:
     """Exercise and expiration dates and the underlying security: DERIV_HOLDING and DERIV_TRANS
     (whose header spells the first ``EXCERCISE_DATE``)."""
     return [
-        Column("exercise_date", DATE, "date exercisable", exercise_sec),
-        _fn_column("exercise_date", "the date exercisable", exercise_sec),
-        Column("expiration_date", DATE, "expiration date", sec=True),
-        _fn_column("expiration_date", "the expiration date"),
-        Column("undlyng_sec_title", STRING, "title of the underlying security", sec=True),
-        _fn_column("undlyng_sec_title", "the underlying security title"),
-        Column("undlyng_sec_shares", NUMBER, "number of underlying shares", sec=True),
-        _fn_column("undlyng_sec_shares", "the underlying shares"),
-        Column("undlyng_sec_value", NUMBER, "value of the underlying securities", sec=True),
-        _fn_column("undlyng_sec_value", "the underlying value"),
+        *_valued("exercise_date", DATE, "date exercisable", "the date exercisable", exercise_sec),
+        *_valued("expiration_date", DATE, "expiration date", "the expiration date"),
+        *_valued("undlyng_sec_title", STRING, "title of the underlying security", "the underlying security title"),
+        *_valued("undlyng_sec_shares", NUMBER, "number of underlying shares", "the underlying shares"),
+        *_valued("undlyng_sec_value", NUMBER, "value of the underlying securities", "the underlying value"),
     ]
 
 
-def _ownership_columns() -> list[Column]:
-    """What is owned after the row and how: the tail of every holding and transaction table."""
-    return [
-        Column("shrs_ownd_folwng_trans", NUMBER, "shares owned (after the transaction, for a transaction)", sec=True),
-        _fn_column("shrs_ownd_folwng_trans", "the shares owned"),
-        Column("valu_ownd_folwng_trans", NUMBER, "value owned (for securities reported by value)", sec=True),
-        _fn_column("valu_ownd_folwng_trans", "the value owned"),
-        Column("direct_indirect_ownership", STRING, "D (direct) or I (indirect)", sec=True),
-        _fn_column("direct_indirect_ownership", "the ownership form"),
-        Column("nature_of_ownership", STRING, "nature of indirect beneficial ownership", sec=True),
-        _fn_column("nature_of_ownership", "the nature of ownership"),
-    ]
-
+# What is owned after the row and how: the tail of every holding and transaction table.
+_OWNERSHIP = [
+    *_valued("shrs_ownd_folwng_trans", NUMBER, "shares owned (after the transaction, for a transaction)", "the shares owned"),
+    *_valued("valu_ownd_folwng_trans", NUMBER, "value owned (for securities reported by value)", "the value owned"),
+    *_valued("direct_indirect_ownership", STRING, "D (direct) or I (indirect)", "the ownership form"),
+    *_valued("nature_of_ownership", STRING, "nature of indirect beneficial ownership", "the nature of ownership"),
+]
 
 # The suffix of a flag's companion column that keeps its text as filed (see _filed_text).
 FILED_TEXT = "_text"
@@ -131,54 +116,34 @@ def _filed_text(flag: str, element: str) -> Column:
 
 def _holding_columns(derivative: bool) -> tuple[Column, ...]:
     sk = "deriv_holding_sk" if derivative else "nonderiv_holding_sk"
-    cols = [_ACC, _SHA, _sk_column(sk, "holding"), *_title_columns()]
-    if derivative:
-        cols += _price_columns()
-    cols += [
-        Column("trans_form_type", STRING, "transactionFormType (the form a Form 4/5 holding was reported on; empty on a Form 3)", sec=True),
-        _fn_column("trans_form_type", "the transaction form type"),
-    ]
-    if derivative:
-        cols += _derivative_terms()
-    return tuple(cols + _ownership_columns())
+    return (
+        _ACC, _SHA, _sk_column(sk, "holding"), *_TITLE, *(_PRICE if derivative else ()),
+        *_valued("trans_form_type", STRING, "transactionFormType (the form a Form 4/5 holding was reported on; empty on a Form 3)", "the transaction form type"),
+        *(_derivative_terms() if derivative else ()), *_OWNERSHIP,
+    )
 
 
 def _transaction_columns(derivative: bool) -> tuple[Column, ...]:
     """NONDERIV_TRANS (28 SEC columns) and DERIV_TRANS (42), in the SEC's order."""
     sk = "deriv_trans_sk" if derivative else "nonderiv_trans_sk"
-    cols = [_ACC, _SHA, _sk_column(sk, "transaction"), *_title_columns()]
-    if derivative:
-        cols += _price_columns()
-    cols += [
-        Column("trans_date", DATE, "transaction date", sec=True),
-        _fn_column("trans_date", "the transaction date"),
-        Column("deemed_execution_date", DATE, "deemed execution date", sec=True),
-        _fn_column("deemed_execution_date", "the deemed execution date"),
+    return (
+        _ACC, _SHA, _sk_column(sk, "transaction"), *_TITLE, *(_PRICE if derivative else ()),
+        *_valued("trans_date", DATE, "transaction date", "the transaction date"),
+        *_valued("deemed_execution_date", DATE, "deemed execution date", "the deemed execution date"),
         Column("trans_form_type", STRING, "transactionCoding's form type (4 or 5: the form the transaction is reported on)", sec=True),
         Column("trans_code", STRING, "transaction code (P, S, A, M, …)", sec=True),
         Column("equity_swap_involved", FLAG, "equitySwapInvolved as filed (null if absent)", sec=True),
         Column("equity_swap_trans_cd_fn", STRING, "footnote ids on the transaction coding (its code and equity swap), as `F1, F2`", sec=True),
         _filed_text("equity_swap_involved", "equitySwapInvolved"),
-        Column("trans_timeliness", STRING, "timeliness: E (early) or L (late); empty when on time", sec=True),
-        _fn_column("trans_timeliness", "the timeliness"),
-        Column("trans_shares", NUMBER, "shares acquired or disposed of", sec=True),
-        _fn_column("trans_shares", "the shares"),
-    ]
-    # A total value is a derivative element; a non-derivative one is kept (old schemas allowed
-    # it) in a column of ours, the SEC's NONDERIV_TRANS having none.
-    cols += [
-        Column("trans_total_value", NUMBER, "total value acquired or disposed of (instead of shares)", sec=derivative),
-        _fn_column("trans_total_value", "the total value", sec=derivative),
-    ]
-    cols += [
-        Column("trans_pricepershare", NUMBER, "price per share (of the derivative, for a derivative)", sec=True),
-        _fn_column("trans_pricepershare", "the price (a footnote-only price: value empty, footnote here)"),
-        Column("trans_acquired_disp_cd", STRING, "A (acquired) or D (disposed of)", sec=True),
-        _fn_column("trans_acquired_disp_cd", "the acquired/disposed code"),
-    ]
-    if derivative:
-        cols += _derivative_terms(exercise_sec="EXCERCISE_DATE")
-    return tuple(cols + _ownership_columns())
+        *_valued("trans_timeliness", STRING, "timeliness: E (early) or L (late); empty when on time", "the timeliness"),
+        *_valued("trans_shares", NUMBER, "shares acquired or disposed of", "the shares"),
+        # A total value is a derivative element; a non-derivative one is kept (old schemas
+        # allowed it) in a column of ours, the SEC's NONDERIV_TRANS having none.
+        *_valued("trans_total_value", NUMBER, "total value acquired or disposed of (instead of shares)", "the total value", derivative),
+        *_valued("trans_pricepershare", NUMBER, "price per share (of the derivative, for a derivative)", "the price (a footnote-only price: value empty, footnote here)"),
+        *_valued("trans_acquired_disp_cd", STRING, "A (acquired) or D (disposed of)", "the acquired/disposed code"),
+        *(_derivative_terms(exercise_sec="EXCERCISE_DATE") if derivative else ()), *_OWNERSHIP,
+    )
 
 
 TABLES: dict[str, tuple[Column, ...]] = {
@@ -322,15 +287,43 @@ def _fn(v: Value | None) -> str | None:
     return FN_SEPARATOR.join(v.footnote_ids) if v is not None and v.footnote_ids else None
 
 
-def _coding(t: NonDerivativeTransaction | DerivativeTransaction) -> tuple:
-    """TRANS_FORM_TYPE, TRANS_CODE, EQUITY_SWAP_INVOLVED, EQUITY_SWAP_TRANS_CD_FN and the swap
-    flag's filed text: all null
-    when the transaction has no ``transactionCoding`` (the schema makes it optional)."""
+def _transaction(t: NonDerivativeTransaction | DerivativeTransaction) -> tuple:
+    """A transaction's date, coding and amounts (``trans_date`` … ``trans_acquired_disp_cd_fn``).
+    The coding's five values are all null when the transaction has no ``transactionCoding``
+    (the schema makes it optional)."""
     c = t.coding
-    if c is None:
-        return None, None, None, None, None
-    return (c.form_type, c.code, c.equity_swap_involved, FN_SEPARATOR.join(c.footnote_ids) or None,
-            c.equity_swap_involved_text)
+    coding = (None,) * 5 if c is None else (
+        c.form_type, c.code, c.equity_swap_involved, FN_SEPARATOR.join(c.footnote_ids) or None,
+        c.equity_swap_involved_text,
+    )
+    return (
+        _vdate(t.transaction_date), _fn(t.transaction_date),
+        _vdate(t.deemed_execution_date), _fn(t.deemed_execution_date), *coding,
+        _val(t.timeliness), _fn(t.timeliness), _number(t.shares), _fn(t.shares),
+        _number(t.total_value), _fn(t.total_value), _number(t.price_per_share), _fn(t.price_per_share),
+        _val(t.acquired_disposed_code), _fn(t.acquired_disposed_code),
+    )
+
+
+def _terms(d: DerivativeHolding | DerivativeTransaction) -> tuple:
+    """A derivative's exercise and expiration dates and underlying security (_derivative_terms)."""
+    return (
+        _vdate(d.exercise_date), _fn(d.exercise_date), _vdate(d.expiration_date),
+        _fn(d.expiration_date), _val(d.underlying_security_title),
+        _fn(d.underlying_security_title), _number(d.underlying_security_shares),
+        _fn(d.underlying_security_shares), _number(d.underlying_security_value),
+        _fn(d.underlying_security_value),
+    )
+
+
+def _ownership(shares: Value | None, value: Value | None, r: Any) -> tuple:
+    """What is owned after the row and how (_OWNERSHIP): a holding's ``shares_owned`` or a
+    transaction's ``shares_owned_following``, and the row's ownership nature."""
+    return (
+        _number(shares), _fn(shares), _number(value), _fn(value),
+        _val(r.direct_or_indirect), _fn(r.direct_or_indirect),
+        _val(r.nature_of_ownership), _fn(r.nature_of_ownership),
+    )
 
 
 def table_rows(f: Form3Filing) -> dict[str, list[Row]]:
@@ -360,9 +353,7 @@ def table_rows(f: Form3Filing) -> dict[str, list[Row]]:
         (
             acc, sha, i, _val(h.security_title), _fn(h.security_title),
             _val(h.transaction_form_type), _fn(h.transaction_form_type),
-            _number(h.shares_owned), _fn(h.shares_owned), _number(h.value_owned),
-            _fn(h.value_owned), _val(h.direct_or_indirect), _fn(h.direct_or_indirect),
-            _val(h.nature_of_ownership), _fn(h.nature_of_ownership),
+            *_ownership(h.shares_owned, h.value_owned, h),
         )
         for i, h in enumerate(doc.nonderivative_holdings, 1)
     ]
@@ -371,29 +362,14 @@ def table_rows(f: Form3Filing) -> dict[str, list[Row]]:
             acc, sha, i, _val(h.security_title), _fn(h.security_title),
             _number(h.conversion_or_exercise_price), _fn(h.conversion_or_exercise_price),
             _val(h.transaction_form_type), _fn(h.transaction_form_type),
-            _vdate(h.exercise_date), _fn(h.exercise_date), _vdate(h.expiration_date),
-            _fn(h.expiration_date), _val(h.underlying_security_title),
-            _fn(h.underlying_security_title), _number(h.underlying_security_shares),
-            _fn(h.underlying_security_shares), _number(h.underlying_security_value),
-            _fn(h.underlying_security_value), _number(h.shares_owned), _fn(h.shares_owned),
-            _number(h.value_owned), _fn(h.value_owned), _val(h.direct_or_indirect),
-            _fn(h.direct_or_indirect), _val(h.nature_of_ownership), _fn(h.nature_of_ownership),
+            *_terms(h), *_ownership(h.shares_owned, h.value_owned, h),
         )
         for i, h in enumerate(doc.derivative_holdings, 1)
     ]
     out["nonderiv_trans"] = [
         (
-            acc, sha, i, _val(t.security_title), _fn(t.security_title),
-            _vdate(t.transaction_date), _fn(t.transaction_date),
-            _vdate(t.deemed_execution_date), _fn(t.deemed_execution_date), *_coding(t),
-            _val(t.timeliness), _fn(t.timeliness), _number(t.shares), _fn(t.shares),
-            _number(t.total_value), _fn(t.total_value),
-            _number(t.price_per_share), _fn(t.price_per_share),
-            _val(t.acquired_disposed_code), _fn(t.acquired_disposed_code),
-            _number(t.shares_owned_following), _fn(t.shares_owned_following),
-            _number(t.value_owned_following), _fn(t.value_owned_following),
-            _val(t.direct_or_indirect), _fn(t.direct_or_indirect),
-            _val(t.nature_of_ownership), _fn(t.nature_of_ownership),
+            acc, sha, i, _val(t.security_title), _fn(t.security_title), *_transaction(t),
+            *_ownership(t.shares_owned_following, t.value_owned_following, t),
         )
         for i, t in enumerate(doc.nonderivative_transactions, 1)
     ]
@@ -401,21 +377,8 @@ def table_rows(f: Form3Filing) -> dict[str, list[Row]]:
         (
             acc, sha, i, _val(t.security_title), _fn(t.security_title),
             _number(t.conversion_or_exercise_price), _fn(t.conversion_or_exercise_price),
-            _vdate(t.transaction_date), _fn(t.transaction_date),
-            _vdate(t.deemed_execution_date), _fn(t.deemed_execution_date), *_coding(t),
-            _val(t.timeliness), _fn(t.timeliness), _number(t.shares), _fn(t.shares),
-            _number(t.total_value), _fn(t.total_value),
-            _number(t.price_per_share), _fn(t.price_per_share),
-            _val(t.acquired_disposed_code), _fn(t.acquired_disposed_code),
-            _vdate(t.exercise_date), _fn(t.exercise_date), _vdate(t.expiration_date),
-            _fn(t.expiration_date), _val(t.underlying_security_title),
-            _fn(t.underlying_security_title), _number(t.underlying_security_shares),
-            _fn(t.underlying_security_shares), _number(t.underlying_security_value),
-            _fn(t.underlying_security_value),
-            _number(t.shares_owned_following), _fn(t.shares_owned_following),
-            _number(t.value_owned_following), _fn(t.value_owned_following),
-            _val(t.direct_or_indirect), _fn(t.direct_or_indirect),
-            _val(t.nature_of_ownership), _fn(t.nature_of_ownership),
+            *_transaction(t), *_terms(t),
+            *_ownership(t.shares_owned_following, t.value_owned_following, t),
         )
         for i, t in enumerate(doc.derivative_transactions, 1)
     ]

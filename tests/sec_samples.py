@@ -14,11 +14,14 @@ filled with plain fictional values that no test compares with the SEC.
 from __future__ import annotations
 
 import csv
+import subprocess
+import sys
 from datetime import datetime
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-SEC_DATASETS = Path(__file__).resolve().parents[1].parent / "shared" / "sec-datasets"
+REPO = Path(__file__).resolve().parents[1]
+SEC_DATASETS = REPO.parent / "shared" / "sec-datasets"
 
 
 FORM3, FORM4 = "", "form4."  # which sample set: sample_path's infix
@@ -29,9 +32,22 @@ def sample_path(name: str, kind: str = FORM3, sec_dir: Path = SEC_DATASETS) -> P
     return sec_dir / f"{name}.{kind}sample.tsv"
 
 
-def read_sample(name: str, sec_dir: Path = SEC_DATASETS, kind: str = FORM3) -> list[dict[str, str]]:
-    with open(sample_path(name, kind, sec_dir), encoding="utf-8", newline="") as fh:
+def tsv_rows(path: Path) -> list[dict[str, str]]:
+    """Rows of a tab-separated file with a header line: the SEC's files and ours."""
+    with open(path, encoding="utf-8", newline="") as fh:
         return list(csv.DictReader(fh, delimiter="\t"))
+
+
+def read_sample(name: str, sec_dir: Path = SEC_DATASETS, kind: str = FORM3) -> list[dict[str, str]]:
+    return tsv_rows(sample_path(name, kind, sec_dir))
+
+
+def compare_sec(results: Path, sec_dir: Path = SEC_DATASETS) -> subprocess.CompletedProcess:
+    """``form3 compare-sec RESULTS SEC_DIR``, the real command line, in a subprocess."""
+    return subprocess.run(
+        [sys.executable, "-m", "flows.cli", "compare-sec", str(results), str(sec_dir)],
+        capture_output=True, text=True, cwd=REPO, timeout=300,
+    )
 
 
 def header_line(name: str, sec_dir: Path = SEC_DATASETS, kind: str = FORM3) -> bytes:

@@ -10,12 +10,10 @@ corpus is exported too, for keys, counts and formats on 465 real filings.
 
 from __future__ import annotations
 
-import csv
 import json
 import re
-import subprocess
-import sys
 from collections import Counter
+from decimal import Decimal
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -24,8 +22,9 @@ import pytest
 from flows.publishing import publish_files
 from tasks.compare_sec import compare_table
 from tasks.sec_tsv import sec_number
-from tests.conftest import REPO
-from tests.sec_samples import FORM4, SEC_DATASETS, header_line, read_sample, sample_path, write_sample_filings
+from tests.sec_samples import (
+    FORM4, SEC_DATASETS, compare_sec, header_line, read_sample, sample_path, tsv_rows, write_sample_filings,
+)
 
 pytestmark = pytest.mark.fast
 
@@ -44,15 +43,6 @@ PINNED_FILING_DATES = {
 }
 # At most two decimals: what every SEC NUMBER(16,2) value looks like.
 SEC_NUMBER = re.compile(r"^(-?\d+\.\d{1,2})?$")
-
-
-def _rows(path: Path) -> list[dict[str, str]]:
-    with open(path, encoding="utf-8", newline="") as fh:
-        return list(csv.DictReader(fh, delimiter="\t"))
-
-
-def _cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "flows.cli", *args], capture_output=True, text=True, cwd=REPO, timeout=300)
 
 
 @pytest.fixture(scope="module")
@@ -125,18 +115,18 @@ def test_rebuilt_rows_come_out_byte_identical(rebuilt_results: Path) -> None:
     assert counts == {"SUBMISSION": 60, "NONDERIV_HOLDING": 28, "DERIV_HOLDING": 25, "DERIV_TRANS": 101, "OWNER_SIGNATURE": 80}
     # What the rows show: flags as filed (the 5/A spells its Form 5 flags 0 and its swap false),
     # a deemed execution date, a total value, an equity swap with its coding footnotes.
-    subs = {r["ACCESSION_NUMBER"]: r for r in _rows(rebuilt_results / "sec" / "SUBMISSION.tsv")}
+    subs = {r["ACCESSION_NUMBER"]: r for r in tsv_rows(rebuilt_results / "sec" / "SUBMISSION.tsv")}
     assert Counter(r["NOT_SUBJECT_SEC16"] for r in subs.values()) == Counter(
         {"0": 26, "": 24, "false": 5, "1": 4, "true": 1}
     )
     hubspot = subs["0000950170-24-098603"]
     assert (hubspot["DOCUMENT_TYPE"], hubspot["FORM3_HOLDINGS_REPORTED"], hubspot["FORM4_TRANS_REPORTED"]) == ("5/A", "0", "0")
-    (swap,) = [r for r in _rows(rebuilt_results / "sec" / "DERIV_TRANS.tsv") if r["ACCESSION_NUMBER"] == "0000950170-24-098603"]
+    (swap,) = [r for r in tsv_rows(rebuilt_results / "sec" / "DERIV_TRANS.tsv") if r["ACCESSION_NUMBER"] == "0000950170-24-098603"]
     assert swap["EQUITY_SWAP_INVOLVED"] == "false"
 
 
 def test_compare_sec_agrees_on_the_rebuilt_accessions(rebuilt_results: Path) -> None:
-    proc = _cli("compare-sec", str(rebuilt_results), str(SEC_DATASETS))
+    proc = compare_sec(rebuilt_results, SEC_DATASETS)
     print(proc.stdout)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "accessions: ours 60, in both 60" in proc.stdout
@@ -160,7 +150,7 @@ def test_real_filings_agree_cell_by_cell_but_the_filing_date(real_results: Path)
     assert paired == {"SUBMISSION": 5, "NONDERIV_HOLDING": 11, "DERIV_HOLDING": 0, "DERIV_TRANS": 2, "OWNER_SIGNATURE": 5}
     # The pinned cells: the SEC's filing date, and ours empty, for each of the five.
     sec = {r["ACCESSION_NUMBER"]: r["FILING_DATE"] for r in read_sample("SUBMISSION", kind=FORM4) if r["ACCESSION_NUMBER"] in both}
-    ours = {r["ACCESSION_NUMBER"]: r["FILING_DATE"] for r in _rows(real_results / "sec" / "SUBMISSION.tsv")}
+    ours = {r["ACCESSION_NUMBER"]: r["FILING_DATE"] for r in tsv_rows(real_results / "sec" / "SUBMISSION.tsv")}
     assert sec == PINNED_FILING_DATES
     assert ours == dict.fromkeys(REAL, "")
 
@@ -169,13 +159,13 @@ def test_sec_rounds_what_the_filing_and_parquet_keep(real_results: Path) -> None
     """Microsoft's 0001062993-24-016335 files 224.048 shares and 15258.760 owned; the SEC's row
     says 224.05 and 15258.76, and so does our TSV; the Parquet keeps the filed value."""
     (sec,) = [r for r in read_sample("DERIV_TRANS", kind=FORM4) if r["ACCESSION_NUMBER"] == "0001062993-24-016335"]
-    (ours,) = [r for r in _rows(real_results / "sec" / "DERIV_TRANS.tsv") if r["ACCESSION_NUMBER"] == "0001062993-24-016335"]
+    (ours,) = [r for r in tsv_rows(real_results / "sec" / "DERIV_TRANS.tsv") if r["ACCESSION_NUMBER"] == "0001062993-24-016335"]
     for row in (sec, ours):
         assert (row["TRANS_SHARES"], row["UNDLYNG_SEC_SHARES"], row["SHRS_OWND_FOLWNG_TRANS"]) == ("224.05", "224.05", "15258.76")
     (parquet,) = [r for r in pq.read_table(real_results / "deriv_trans.parquet").to_pylist() if r["accession_number"] == "0001062993-24-016335"]
     assert (parquet["trans_shares"], parquet["undlyng_sec_shares"], parquet["shrs_ownd_folwng_trans"]) == (224.048, 224.048, 15258.76)
     # A price with four decimals (23andMe's 0.3341, footnoted F2): 0.33 in the TSV.
-    trans = [r for r in _rows(real_results / "sec" / "NONDERIV_TRANS.tsv") if r["ACCESSION_NUMBER"] == "0001628280-24-038676"]
+    trans = [r for r in tsv_rows(real_results / "sec" / "NONDERIV_TRANS.tsv") if r["ACCESSION_NUMBER"] == "0001628280-24-038676"]
     assert [(r["TRANS_PRICEPERSHARE"], r["TRANS_SHARES"]) for r in trans] == [("0.0", "658485.0"), ("0.33", "179586.0")]
     prices = [r["trans_pricepershare"] for r in pq.read_table(real_results / "nonderiv_trans.parquet").to_pylist()
               if r["accession_number"] == "0001628280-24-038676"]
@@ -192,12 +182,12 @@ def test_sec_number_rounds_half_away_from_zero_on_the_decimal() -> None:
 def test_flags_keep_the_spelling_of_each_value(corpus345_results: Path) -> None:
     """0001246360-20-000472, a real Form 5, writes notSubjectToSection16 ``false`` and its two
     Form 5 flags ``0``: per value, not per filing."""
-    (row,) = [r for r in _rows(corpus345_results / "sec" / "SUBMISSION.tsv") if r["ACCESSION_NUMBER"] == "0001246360-20-000472"]
+    (row,) = [r for r in tsv_rows(corpus345_results / "sec" / "SUBMISSION.tsv") if r["ACCESSION_NUMBER"] == "0001246360-20-000472"]
     assert (row["NOT_SUBJECT_SEC16"], row["FORM3_HOLDINGS_REPORTED"], row["FORM4_TRANS_REPORTED"], row["DOCUMENT_TYPE"]) == ("false", "0", "0", "5")
     (parquet,) = [r for r in pq.read_table(corpus345_results / "submissions.parquet").to_pylist() if r["accession_number"] == "0001246360-20-000472"]
     assert (parquet["not_subject_sec16"], parquet["form3_holdings_reported"], parquet["form4_trans_reported"]) == (False, False, False)
     # A Form 4/5 never gets a derived NO_SECURITIES_OWNED (the SEC's 65 rows: all empty).
-    assert {r["NO_SECURITIES_OWNED"] for r in _rows(corpus345_results / "sec" / "SUBMISSION.tsv")} == {""}
+    assert {r["NO_SECURITIES_OWNED"] for r in tsv_rows(corpus345_results / "sec" / "SUBMISSION.tsv")} == {""}
 
 
 def _parsed(manifest: list[dict[str, str]]) -> list[dict[str, str]]:
@@ -223,11 +213,11 @@ def test_corpus_tables_counts_keys_and_formats(corpus345_results: Path, form345_
         "REPORTINGOWNER": _sum(form345_manifest, "n_owners"),
         "OWNER_SIGNATURE": _sum(form345_manifest, "n_signatures"),
     }
-    found = {name: len(_rows(sec / f"{name}.tsv")) for name in expected}
+    found = {name: len(tsv_rows(sec / f"{name}.tsv")) for name in expected}
     assert found == expected
     assert found["NONDERIV_TRANS"] > 1000 and found["DERIV_TRANS"] > 100
     for name in ("NONDERIV_TRANS", "DERIV_TRANS", "NONDERIV_HOLDING", "DERIV_HOLDING"):
-        rows = _rows(sec / f"{name}.tsv")
+        rows = tsv_rows(sec / f"{name}.tsv")
         keys = [int(r[f"{name}_SK"]) for r in rows]
         assert keys == list(range(1, len(rows) + 1)), name
         numbers = [c for c in rows[0] if c in {"TRANS_SHARES", "TRANS_PRICEPERSHARE", "TRANS_TOTAL_VALUE",
@@ -238,7 +228,62 @@ def test_corpus_tables_counts_keys_and_formats(corpus345_results: Path, form345_
         assert not bad, (name, bad[:5])
     # The Parquet keeps the filed prices, more than two decimals included.
     prices = pq.read_table(corpus345_results / "nonderiv_trans.parquet", columns=["trans_pricepershare"])["trans_pricepershare"].to_pylist()
-    assert sum(p is not None and round(p, 2) != p for p in prices) > 100
+    assert sum(p is not None and Decimal(repr(p)).as_tuple().exponent < -2 for p in prices) == 938
     # 10 reporting owners on one filing.
-    owners = Counter(r["ACCESSION_NUMBER"] for r in _rows(sec / "REPORTINGOWNER.tsv"))
+    owners = Counter(r["ACCESSION_NUMBER"] for r in tsv_rows(sec / "REPORTINGOWNER.tsv"))
     assert owners["0000950123-20-007937"] == 10
+
+
+def test_form4_and_5_rows_in_the_sec_files(form345_corpus: Path, tmp_path: Path) -> None:
+    """Real filings: SkyWest's Form 5 0001179110-20-001219 (a late Form 3 holding, TRANS_FORM_TYPE
+    3, and a transaction coded on form 5); Hawaiian Electric's Form 4 0000354707-20-000046
+    (transactions coded on form 5, direct and indirect rows for one security, the coding's
+    footnote). And the same Form 4 without its first transactionCoding (optional in the schema;
+    no real filing omits it): its coding cells are empty, nothing else moves."""
+    filings = form345_corpus / "filings"
+    text = (filings / "0000354707-20-000046.txt").read_text(encoding="utf-8").replace("0000354707-20-000046", "0000354707-20-900046")
+    start, end = text.index("<transactionCoding>"), text.index("</transactionCoding>") + len("</transactionCoding>")
+    uncoded = tmp_path / "0000354707-20-900046.txt"
+    uncoded.write_text(text[:start] + text[end:], encoding="utf-8")
+    results = tmp_path / "results"
+    publish_files(results, [filings / "0001179110-20-001219.txt", filings / "0000354707-20-000046.txt", uncoded])
+    sec = results / "sec"
+
+    (holding,) = [r for r in tsv_rows(sec / "NONDERIV_HOLDING.tsv") if r["ACCESSION_NUMBER"] == "0001179110-20-001219"]
+    assert (holding["TRANS_FORM_TYPE"], holding["SHRS_OWND_FOLWNG_TRANS"], holding["NATURE_OF_OWNERSHIP"]) == ("3", "736.0", "401K Plan")
+    trans = tsv_rows(sec / "NONDERIV_TRANS.tsv")
+    assert [r["NONDERIV_TRANS_SK"] for r in trans] == [str(i) for i in range(1, 6)]
+    (skywest,) = [r for r in trans if r["ACCESSION_NUMBER"] == "0001179110-20-001219"]
+    assert (skywest["TRANS_FORM_TYPE"], skywest["TRANS_CODE"], skywest["TRANS_DATE"]) == ("5", "G", "03-APR-2019")
+    hawaiian = [r for r in trans if r["ACCESSION_NUMBER"] == "0000354707-20-000046"]
+    assert [(r["TRANS_FORM_TYPE"], r["TRANS_CODE"], r["EQUITY_SWAP_INVOLVED"], r["EQUITY_SWAP_TRANS_CD_FN"],
+             r["TRANS_ACQUIRED_DISP_CD"], r["DIRECT_INDIRECT_OWNERSHIP"], r["SHRS_OWND_FOLWNG_TRANS"]) for r in hawaiian] == [
+        ("5", "G", "0", "F1", "D", "D", "19048.0"),
+        ("5", "G", "0", "F1", "A", "I", "78057.31"),
+    ]
+    uncoded_rows = [r for r in trans if r["ACCESSION_NUMBER"] == "0000354707-20-900046"]
+    assert [(r["TRANS_FORM_TYPE"], r["TRANS_CODE"], r["EQUITY_SWAP_INVOLVED"], r["EQUITY_SWAP_TRANS_CD_FN"]) for r in uncoded_rows] == [
+        ("", "", "", ""), ("5", "G", "0", "F1"),
+    ]
+    strip = ("NONDERIV_TRANS_SK", "ACCESSION_NUMBER", "TRANS_FORM_TYPE", "TRANS_CODE", "EQUITY_SWAP_INVOLVED", "EQUITY_SWAP_TRANS_CD_FN")
+    assert [{k: v for k, v in r.items() if k not in strip} for r in uncoded_rows] == [
+        {k: v for k, v in r.items() if k not in strip} for r in hawaiian
+    ]
+    subs = {r["ACCESSION_NUMBER"]: r for r in tsv_rows(sec / "SUBMISSION.tsv")}
+    assert (subs["0001179110-20-001219"]["FORM3_HOLDINGS_REPORTED"], subs["0001179110-20-001219"]["FORM4_TRANS_REPORTED"]) == ("1", "0")
+    coding = pq.read_table(results / "nonderiv_trans.parquet").to_pylist()
+    assert [(r["trans_code"], r["equity_swap_involved"], r["equity_swap_involved_text"]) for r in coding][-2:] == [(None, None, None), ("G", False, "0")]
+
+
+def test_footnote_only_price_and_absent_aff10b5one(real_results: Path, corpus345_results: Path, form345_manifest) -> None:
+    """Natera's 0001415889-24-019064 gives its price only as footnote F2: an empty price with
+    its footnote id in the TSV, null in the Parquet. aff10b5One (no SEC column) is null in the
+    Parquet wherever the filing lacks it, never a guessed false."""
+    (row,) = [r for r in tsv_rows(real_results / "sec" / "NONDERIV_TRANS.tsv") if r["ACCESSION_NUMBER"] == "0001415889-24-019064"]
+    assert (row["TRANS_PRICEPERSHARE"], row["TRANS_PRICEPERSHARE_FN"], row["TRANS_SHARES"], row["TRANS_SHARES_FN"]) == ("", "F2", "2964.0", "F1")
+    (parquet,) = [r for r in pq.read_table(real_results / "nonderiv_trans.parquet").to_pylist() if r["accession_number"] == "0001415889-24-019064"]
+    assert (parquet["trans_pricepershare"], parquet["trans_pricepershare_fn"]) == (None, "F2")
+    subs = pq.read_table(corpus345_results / "submissions.parquet", columns=["aff10b5one"])["aff10b5one"].to_pylist()
+    filed = [r["aff10b5One"] for r in _parsed(form345_manifest)]
+    assert Counter(subs) == Counter(None if v == "" else v in ("1", "true") for v in filed)
+    assert subs.count(None) > 300

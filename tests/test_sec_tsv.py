@@ -12,7 +12,6 @@ from __future__ import annotations
 import csv
 import json
 import re
-import subprocess
 import sys
 from datetime import date
 from pathlib import Path
@@ -23,10 +22,11 @@ from lxml import etree
 
 from tasks.extract import parse_filing
 from tasks.sec_tsv import sec_header
+from tasks.tables import TABLES
 from tasks.serialize import filing_to_dict
 from flows.publishing import publish_files
 from tests.conftest import REPO
-from tests.sec_samples import SEC_DATASETS, header_line, read_sample, write_sample_filings
+from tests.sec_samples import SEC_DATASETS, compare_sec, header_line, read_sample, tsv_rows, write_sample_filings
 
 SAMPLE_TABLES = ("SUBMISSION", "NONDERIV_HOLDING", "DERIV_HOLDING", "OWNER_SIGNATURE")
 pytestmark = pytest.mark.fast
@@ -57,11 +57,6 @@ def sample_results(tmp_path_factory) -> Path:
 def corpus_results(tmp_path_factory, corpus) -> Path:
     files = sorted((corpus / "filings").iterdir())
     return write_results(files, tmp_path_factory.mktemp("corpus") / "results")
-
-
-def _rows(path: Path) -> list[dict[str, str]]:
-    with open(path, encoding="utf-8", newline="") as fh:
-        return list(csv.DictReader(fh, delimiter="\t"))
 
 
 def _metadata() -> dict[str, list[dict]]:
@@ -111,7 +106,7 @@ def test_sample_rows_come_out_byte_identical(sample_results: Path) -> None:
 def _check_formats(path: Path, name: str) -> int:
     """Every value of ``path`` against the pattern of its SEC column; returns values checked."""
     kinds = {c["name"]: c["datatype"]["base"] for c in _metadata()[name]}
-    rows = _rows(path)
+    rows = tsv_rows(path)
     checked = 0
     for col in rows[0] if rows else ():
         values = [r[col] for r in rows]
@@ -140,7 +135,7 @@ def test_values_follow_the_secs_formats(sample_results: Path, corpus_results: Pa
     for results in (sample_results, corpus_results):
         for name in ("SUBMISSION", "REPORTINGOWNER", "NONDERIV_HOLDING", "DERIV_HOLDING", "FOOTNOTES", "OWNER_SIGNATURE"):
             assert _check_formats(results / "sec" / f"{name}.tsv", name) > 0, name
-    subs = _rows(corpus_results / "sec" / "SUBMISSION.tsv")
+    subs = tsv_rows(corpus_results / "sec" / "SUBMISSION.tsv")
     assert len(subs) == 113  # 104 Form 3s and, since parser version 3, the 9 Forms 4/5
     assert sum(r["ACCESSION_NUMBER"] == "" for r in subs) == 5
     form3 = {r["DOCUMENT_TYPE"] in ("3", "3/A") for r in subs}
@@ -148,14 +143,14 @@ def test_values_follow_the_secs_formats(sample_results: Path, corpus_results: Pa
     assert {r["NO_SECURITIES_OWNED"] for r in subs if r["DOCUMENT_TYPE"] in ("3", "3/A")} == {"0", "1"}
     assert {r["NO_SECURITIES_OWNED"] for r in subs if r["DOCUMENT_TYPE"] not in ("3", "3/A")} == {""}
     # A real multi-footnote list, the SEC's way.
-    deriv = _rows(corpus_results / "sec" / "DERIV_HOLDING.tsv")
+    deriv = tsv_rows(corpus_results / "sec" / "DERIV_HOLDING.tsv")
     assert any(", " in r["EXERCISE_DATE_FN"] or ", " in r["SECURITY_TITLE_FN"] for r in deriv)
 
 
 def test_keys_unique_across_the_output_and_stable(corpus_results: Path, tmp_path: Path, corpus) -> None:
     again = write_results(sorted((corpus / "filings").iterdir()), tmp_path / "again")
     for name, sk in (("NONDERIV_HOLDING", "NONDERIV_HOLDING_SK"), ("DERIV_HOLDING", "DERIV_HOLDING_SK")):
-        keys = [int(r[sk]) for r in _rows(corpus_results / "sec" / f"{name}.tsv")]
+        keys = [int(r[sk]) for r in tsv_rows(corpus_results / "sec" / f"{name}.tsv")]
         assert len(keys) == len(set(keys)) > 100
         assert (again / "sec" / f"{name}.tsv").read_bytes() == (corpus_results / "sec" / f"{name}.tsv").read_bytes()
     for name in ("SUBMISSION", "REPORTINGOWNER", "FOOTNOTES", "OWNER_SIGNATURE"):
@@ -165,15 +160,15 @@ def test_keys_unique_across_the_output_and_stable(corpus_results: Path, tmp_path
 def test_real_values_in_sec_format(corpus_results: Path) -> None:
     """One real filing, value by value (0000899243-20-011293: Nestle's five joint owners)."""
     acc = "0000899243-20-011293"
-    owners = [r for r in _rows(corpus_results / "sec" / "REPORTINGOWNER.tsv") if r["ACCESSION_NUMBER"] == acc]
+    owners = [r for r in tsv_rows(corpus_results / "sec" / "REPORTINGOWNER.tsv") if r["ACCESSION_NUMBER"] == acc]
     assert len(owners) == 5
     swiss = owners[1]
     assert (swiss["RPTOWNERNAME"], swiss["RPTOWNER_STATE"], swiss["RPTOWNER_STATE_DESC"], swiss["FILE_NUMBER"]) == (
         "Societe des Produits Nestle S.A.", "V8", "SWITZERLAND", "001-37519",
     )
-    nonderiv = [r for r in _rows(corpus_results / "sec" / "NONDERIV_HOLDING.tsv") if r["ACCESSION_NUMBER"] == acc]
+    nonderiv = [r for r in tsv_rows(corpus_results / "sec" / "NONDERIV_HOLDING.tsv") if r["ACCESSION_NUMBER"] == acc]
     assert (nonderiv[0]["SHRS_OWND_FOLWNG_TRANS"], nonderiv[0]["SHRS_OWND_FOLWNG_TRANS_FN"]) == ("11727113.0", "F1")
-    sigs = [r for r in _rows(corpus_results / "sec" / "OWNER_SIGNATURE.tsv") if r["ACCESSION_NUMBER"] == acc]
+    sigs = [r for r in tsv_rows(corpus_results / "sec" / "OWNER_SIGNATURE.tsv") if r["ACCESSION_NUMBER"] == acc]
     assert sigs[4]["OWNERSIGNATUREDATE"] == "24-APR-2020"
 
 
@@ -194,12 +189,8 @@ def test_parquet_keeps_real_types(corpus_results: Path) -> None:
         assert name in owners.column_names
 
 
-def _cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "flows.cli", *args], capture_output=True, text=True, cwd=REPO, timeout=300)
-
-
 def test_compare_sec_agrees_on_the_sample_accessions(sample_results: Path) -> None:
-    proc = _cli("compare-sec", str(sample_results), str(SEC_DATASETS))
+    proc = compare_sec(sample_results, SEC_DATASETS)
     print(proc.stdout)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "accessions: ours 40, in both 40" in proc.stdout
@@ -217,14 +208,14 @@ def test_compare_sec_shows_differences(sample_results: Path, tmp_path: Path) -> 
         if name == "NONDERIV_HOLDING":
             text = text.replace("\t1125983.0\t", "\t1125984.0\t")  # one value changed
         (sec / f"{name}.tsv").write_text(text, encoding="utf-8")
-    proc = _cli("compare-sec", str(sample_results), str(sec))
+    proc = compare_sec(sample_results, sec)
     assert proc.returncode == 1
     assert re.search(r"SHRS_OWND_FOLWNG_TRANS +20/21 agree", proc.stdout)
     assert "SHRS_OWND_FOLWNG_TRANS 0001493152-24-038032: ours '1125983.0' SEC '1125984.0'" in proc.stdout
 
 
 def test_compare_sec_on_the_corpus_finds_no_common_accession(corpus_results: Path) -> None:
-    proc = _cli("compare-sec", str(corpus_results), str(SEC_DATASETS))
+    proc = compare_sec(corpus_results, SEC_DATASETS)
     assert proc.returncode == 1
     # 113 filings (104 Form 3s, 9 Forms 4/5), 5 of them bare XML files with no accession number.
     assert proc.stdout == "accessions: ours 108, in both 0\nno accession in common: nothing to compare\n"
@@ -334,19 +325,19 @@ def test_x0508_form3_built_from_the_xsd(corpus, tmp_path: Path) -> None:
     sub = pq.read_table(results / "submissions.parquet").to_pylist()[0]
     assert (sub["issuerforeigntradingsymbol"], sub["schema_version"], sub["aff10b5one"]) == ("EXH.DE", "X0508", False)
 
-    (ext,) = _rows(results / "sec" / "REPORTINGOWNER_X0508.tsv")  # TSV
+    (ext,) = tsv_rows(results / "sec" / "REPORTINGOWNER_X0508.tsv")  # TSV
     assert ext == {
         "ACCESSION_NUMBER": "0006000002-24-000001", "RPTOWNERCIK": "0006000002",
         "RPTOWNER_NONUS_ADDRESS_FLAG": "1", "RPTOWNER_NONUS_STATE_TERRITORY": "Bayern",
         "RPTOWNER_COUNTRY": "2M", "RPTOWNER_GOOD_ADDRESS": "0",
     }
-    (own,) = _rows(results / "sec" / "REPORTINGOWNER.tsv")
+    (own,) = tsv_rows(results / "sec" / "REPORTINGOWNER.tsv")
     assert (own["RPTOWNER_STATE"], own["RPTOWNER_STATE_DESC"], own["RPTOWNER_RELATIONSHIP"], own["RPTOWNER_TITLE"]) == (
         "2M", "GERMANY", "Officer", "Chief Financial Officer",
     )
-    (hold,) = _rows(results / "sec" / "NONDERIV_HOLDING.tsv")
+    (hold,) = tsv_rows(results / "sec" / "NONDERIV_HOLDING.tsv")
     assert (hold["SHRS_OWND_FOLWNG_TRANS"], hold["SHRS_OWND_FOLWNG_TRANS_FN"]) == ("2500.0", "F1, F2")
-    (sig,) = _rows(results / "sec" / "OWNER_SIGNATURE.tsv")
+    (sig,) = tsv_rows(results / "sec" / "OWNER_SIGNATURE.tsv")
     assert sig["OWNERSIGNATUREDATE"] == "24-JUL-2024"
 
 
@@ -357,8 +348,11 @@ def test_data_dictionary_is_current() -> None:
     assert (REPO / "docs" / "data-dictionary.md").read_text(encoding="utf-8") == make_data_dictionary.render(), (
         "docs/data-dictionary.md is stale: run python docs/make_data_dictionary.py"
     )
-    for table in ("submissions", "reporting_owners"):
-        assert all(c in make_data_dictionary.render() for c in sec_header(table))
+    text = make_data_dictionary.render()
+    for table in TABLES:
+        assert all(f"`{c}`" in text for c in sec_header(table)), table
+    assert "| `exercise_date` | date32[day] | date exercisable | `EXCERCISE_DATE` |" in text  # DERIV_TRANS
+    assert "| `trans_pricepershare` | double | price per share (of the derivative, for a derivative) | `TRANS_PRICEPERSHARE` (*rounded*) |" in text
 
 
 def test_form3_run_writes_the_sec_tsvs(form3, tmp_path: Path) -> None:
@@ -369,7 +363,7 @@ def test_form3_run_writes_the_sec_tsvs(form3, tmp_path: Path) -> None:
     assert form3.summary(results)["succeeded"] == 40
     for name in SAMPLE_TABLES:
         assert (results / "sec" / f"{name}.tsv").open("rb").readline() == header_line(name)
-    proc = _cli("compare-sec", str(results), str(SEC_DATASETS))
+    proc = compare_sec(results, SEC_DATASETS)
     assert proc.returncode == 0, proc.stdout
     assert "OWNER_SIGNATURE: 44 rows paired (ours 44, SEC 44)" in proc.stdout
 
