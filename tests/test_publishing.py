@@ -215,3 +215,39 @@ def test_a_failure_carries_the_form_its_bytes_name(tmp_path: Path) -> None:
         "5": {"filings": 1, "succeeded": 0, "failed": 1},
         "unknown": {"filings": 1, "succeeded": 0, "failed": 1},
     }
+
+
+def test_a_form3_run_writes_what_main_wrote(tmp_path: Path, corpus: Path) -> None:
+    """Form 3s alone, through main's code (86bc710) and through today's: parsed_form3.json the
+    same bytes, every Form 3 table the same rows (submissions: main's columns; three Form 4/5
+    flag columns added, null), the transaction tables there and empty."""
+    import json
+    import subprocess
+    import sys
+
+    from tasks.output_digest import form3_files
+
+    paths = sorted((REPO / "data" / "sample").glob("*.txt")) + form3_files(corpus)
+    old_code = _checkout(MAIN_BEFORE_FORMS_4_5, tmp_path / "main")
+    script = (
+        "import json, sys\nfrom pathlib import Path\nimport flows.publishing as p\n"
+        "p.publish_files(Path(sys.argv[1]), [Path(x) for x in json.loads(sys.argv[2])], batch_size=40)\n"
+    )
+    old = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path / "old"), json.dumps([str(p) for p in paths])],
+        cwd=old_code, capture_output=True, text=True, env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(old_code)},
+    )
+    assert old.returncode == 0, old.stderr[-3000:]
+    summary = publish_files(tmp_path / "new", paths, batch_size=40)
+    assert (summary["succeeded"], summary["json_file"]) == (len(paths), "parsed_form3.json")
+    old_json, new_json = (tmp_path / d / "parsed_form3.json" for d in ("old", "new"))
+    assert new_json.read_bytes() == old_json.read_bytes()
+    for name in ("submissions", "reporting_owners", "nonderiv_holdings", "deriv_holdings", "footnotes",
+                 "owner_signatures"):
+        before = pq.read_table(tmp_path / "old" / f"{name}.parquet")
+        after = pq.read_table(tmp_path / "new" / f"{name}.parquet")
+        assert after.select(before.column_names).equals(before), name
+        for added in set(after.column_names) - set(before.column_names):
+            assert after.column(added).null_count == after.num_rows, (name, added)
+    for name in ("nonderiv_trans", "deriv_trans"):
+        assert pq.read_table(tmp_path / "new" / f"{name}.parquet").num_rows == 0
