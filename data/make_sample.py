@@ -1480,9 +1480,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--count", type=int, default=10, help="number of filings (default: 10)")
     parser.add_argument("--out", type=Path, default=None,
                         help="directory for the <accession>.txt files (default: data/sample, "
-                        "where stale .txt files from earlier runs are removed)")
+                        "where stale .txt files from earlier runs are removed; required with "
+                        "--mix edgar, which must not replace the bundled sample)")
     parser.add_argument("--manifest", type=Path, default=None,
-                        help="manifest CSV path (default: data/form_3_<count>.csv)")
+                        help="manifest CSV path (default: data/form_3_<count>.csv; with --mix "
+                        "edgar, OUT/../mix_<count>.csv)")
     parser.add_argument("--seed", type=int, default=3,
                         help="random seed; the same count and seed give byte-identical output "
                         "(default: 3)")
@@ -1493,8 +1495,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.count < 0:
         parser.error("--count must be >= 0")
+    if args.mix != "form3" and args.out is None:
+        parser.error("--mix edgar needs --out (the default, data/sample, is the Form 3 sample)")
     out = args.out or HERE / "sample"
-    manifest = args.manifest or HERE / f"form_3_{args.count}.csv"
+    manifest = args.manifest or (
+        HERE / f"form_3_{args.count}.csv" if args.mix == "form3" else out.parent / f"mix_{args.count}.csv"
+    )
     started = time.perf_counter()
     make(out, manifest, args.count, args.seed, clean=args.out is None, mix=args.mix)
     elapsed = time.perf_counter() - started

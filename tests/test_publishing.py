@@ -142,14 +142,34 @@ def _checkout(commit: str, where: Path) -> Path:
     return where
 
 
+def _publish_files_at_main(where: Path, results: Path, paths: list[Path], batch_size: int) -> dict:
+    """``publish_files`` run by main's own code (MAIN_BEFORE_FORMS_4_5, in ``where``)."""
+    import json
+    import subprocess
+    import sys
+
+    old_code = _checkout(MAIN_BEFORE_FORMS_4_5, where)
+    script = (
+        "import json, sys\nfrom pathlib import Path\nimport flows.publishing as p\n"
+        "assert p.__file__.startswith(sys.argv[1]), p.__file__\n"
+        "paths = [Path(x) for x in json.loads(sys.argv[3])]\n"
+        "print(json.dumps(p.publish_files(Path(sys.argv[2]), paths, batch_size=int(sys.argv[4]))))\n"
+    )
+    old = subprocess.run(
+        [sys.executable, "-c", script, str(old_code), str(results), json.dumps([str(p) for p in paths]),
+         str(batch_size)],
+        cwd=old_code, capture_output=True, text=True, env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(old_code)},
+    )
+    assert old.returncode == 0, old.stderr[-3000:]
+    return json.loads(old.stdout)
+
+
 def test_a_store_of_the_form3_parser_is_reused_after_upgrading(tmp_path: Path) -> None:
     """A checkpoint store written by main before Forms 4 and 5 (p2-c1) serves its Form 3
     records and its other errors without a re-parse; its Forms 4 and 5 (``not_form3`` then)
     are parsed; the outputs equal a cold run's."""
     import csv
     import json
-    import subprocess
-    import sys
 
     from flows.checkpoints import CheckpointStore, LEGACY_KEY_PREFIXES
     from tasks.batch import KEY_PREFIX
@@ -164,20 +184,8 @@ def test_a_store_of_the_form3_parser_is_reused_after_upgrading(tmp_path: Path) -
     form45 = sum(1 for f in forms if f[0] in "45")
     assert 40 < form45 < 60 and {"3", "3/A", "4", "4/A", "5", "5/A"} <= set(forms)
 
-    old_code = _checkout(MAIN_BEFORE_FORMS_4_5, tmp_path / "main")
     upgraded = tmp_path / "upgraded"
-    script = (
-        "import json, sys\nfrom pathlib import Path\nimport flows.publishing as p\n"
-        "assert p.__file__.startswith(sys.argv[1]), p.__file__\n"
-        "paths = [Path(x) for x in json.loads(sys.argv[3])]\n"
-        "print(json.dumps(p.publish_files(Path(sys.argv[2]), paths, batch_size=9)))\n"
-    )
-    old = subprocess.run(
-        [sys.executable, "-c", script, str(old_code), str(upgraded), json.dumps([str(p) for p in paths])],
-        cwd=old_code, capture_output=True, text=True, env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(old_code)},
-    )
-    assert old.returncode == 0, old.stderr[-3000:]
-    before = json.loads(old.stdout)
+    before = _publish_files_at_main(tmp_path / "main", upgraded, paths, 9)
     assert before["error_types"] == {"not_form3": form45, "malformed_xml": 1}
     store = CheckpointStore(upgraded / ".checkpoints")
     legacy = sorted(p.name for p in store.batches_dir.iterdir())
@@ -243,3 +251,26 @@ def test_a_failure_carries_the_form_its_bytes_name(tmp_path: Path) -> None:
         "5": {"filings": 1, "succeeded": 0, "failed": 1},
         "unknown": {"filings": 1, "succeeded": 0, "failed": 1},
     }
+
+
+def test_a_form3_run_writes_what_main_wrote(tmp_path: Path, corpus: Path) -> None:
+    """Form 3s alone, through main's code (86bc710) and through today's: parsed_form3.json the
+    same bytes, every Form 3 table the same rows (submissions: main's columns; three Form 4/5
+    flag columns added, null), the transaction tables there and empty."""
+    from tasks.output_digest import form3_files
+
+    paths = sorted((REPO / "data" / "sample").glob("*.txt")) + form3_files(corpus)
+    assert _publish_files_at_main(tmp_path / "main", tmp_path / "old", paths, 40)["succeeded"] == len(paths)
+    summary = publish_files(tmp_path / "new", paths, batch_size=40)
+    assert (summary["succeeded"], summary["json_file"]) == (len(paths), "parsed_form3.json")
+    old_json, new_json = (tmp_path / d / "parsed_form3.json" for d in ("old", "new"))
+    assert new_json.read_bytes() == old_json.read_bytes()
+    for name in ("submissions", "reporting_owners", "nonderiv_holdings", "deriv_holdings", "footnotes",
+                 "owner_signatures"):
+        before = pq.read_table(tmp_path / "old" / f"{name}.parquet")
+        after = pq.read_table(tmp_path / "new" / f"{name}.parquet")
+        assert after.select(before.column_names).equals(before), name
+        for added in set(after.column_names) - set(before.column_names):
+            assert after.column(added).null_count == after.num_rows, (name, added)
+    for name in ("nonderiv_trans", "deriv_trans"):
+        assert pq.read_table(tmp_path / "new" / f"{name}.parquet").num_rows == 0
