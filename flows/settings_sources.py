@@ -104,10 +104,15 @@ def default_text(field: FieldInfo) -> str:
     return "none" if field.default is None else str(field.default)
 
 
-def add_arguments(parser: argparse.ArgumentParser, model: type[BaseModel]) -> None:
-    """One argument per field, help text from the declaration. Values stay strings (or None
-    when not given): the model validates them, so flags and variables get the same checks."""
+def add_arguments(
+    parser: argparse.ArgumentParser, model: type[BaseModel], skip: tuple[str, ...] = (),
+) -> None:
+    """One argument per field (but ``skip``), help text from the declaration. Values stay
+    strings (or None when not given): the model validates them, so flags and variables get
+    the same checks."""
     for name, field in model.model_fields.items():
+        if name in skip:
+            continue
         source = source_of(field)
         help_text = f"{field.description} (default: {default_text(field)}; env {source.env})"
         help_text = help_text.replace("%", "%%")
@@ -117,6 +122,19 @@ def add_arguments(parser: argparse.ArgumentParser, model: type[BaseModel]) -> No
             parser.add_argument(source.flag, dest=name, action="store_const", const=source.const, help=help_text)
         elif source.flag is not None:
             parser.add_argument(source.flag, dest=name, metavar=source.metavar, help=help_text)
+
+
+def as_flags(settings: BaseModel, skip: tuple[str, ...] = ()) -> list[str]:
+    """The command-line flags that give ``settings`` again (those not at their default): for a
+    command line written for later (a scrontab line), independent of this shell's environment."""
+    flags: list[str] = []
+    for name, field in type(settings).model_fields.items():
+        source = source_of(field)
+        value = getattr(settings, name)
+        if name in skip or source.flag is None or source.const is not None or value == field.default:
+            continue
+        flags += [source.flag, str(value)]
+    return flags
 
 
 def flag_values(args: argparse.Namespace, model: type[BaseModel]) -> dict[str, Any]:
