@@ -189,6 +189,7 @@ class UpdateSettings(BaseModel):
 
     since: Annotated[date, Source("--since", "FORM3_UPDATE_SINCE", "YYYY-MM-DD")] = Field(
         description="first day whose filings to bring in (days already read are not read again)",
+        json_schema_extra={"default_help": "required"},
     )
     today: Annotated[date | None, Source("--today", "FORM3_UPDATE_TODAY", "YYYY-MM-DD")] = Field(
         None, description="last day to read: a simulated today (tests, or a catch-up up to a "
@@ -245,31 +246,44 @@ def form3_home() -> Path:
     return Path(os.environ.get("FORM3_HOME") or "~/.form3").expanduser()
 
 
+def _tables(models: tuple[tuple[str, type[BaseModel]], ...]) -> str:
+    return "\n".join(f"{title}:\n\n{markdown_table(model)}" for title, model in models)
+
+
 def settings_tables() -> str:
     """The README's settings section body: one table per settings model."""
-    parts = []
-    for title, model in (
+    return _tables((
         ("`form3 run` (and `form3 serve`: the defaults of runs started from the UI)", RunSettings),
         ("`form3 serve`", ServeSettings),
         ("`form3 server`", ServerSettings),
-    ):
-        parts.append(f"{title}:\n\n{markdown_table(model)}")
-    return "\n".join(parts)
+    ))
+
+
+def update_settings_tables() -> str:
+    """docs/daily-update.md's settings section body (its runs also take `form3 run`'s)."""
+    return _tables((
+        ("`form3 update`, `form3 submit --update`, `form3 scrontab` and `form3 serve --cron` "
+         "(the scheduled runs' defaults)", UpdateSettings),
+        ("`form3 serve` and `form3 scrontab`: the schedule", ScheduleSettings),
+    ))
 
 
 README_START, README_END = "<!-- settings:start -->\n", "<!-- settings:end -->"
+DAILY_DOC = REPO_ROOT / "docs" / "daily-update.md"
 
 
-def write_readme_section(readme: Path) -> None:
-    """Replace the README's generated settings section with the current tables."""
+def write_readme_section(readme: Path, body: str | None = None) -> None:
+    """Replace the page's generated settings section with the current tables."""
     text = readme.read_text()
     head, _, rest = text.partition(README_START)
     _, _, tail = rest.partition(README_END)
-    readme.write_text(head + README_START + settings_tables() + README_END + tail)
+    body = settings_tables() if body is None else body
+    readme.write_text(head + README_START + body + README_END + tail)
 
 
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--readme"]:
         write_readme_section(Path(sys.argv[2]))
+        write_readme_section(DAILY_DOC, update_settings_tables())
     else:
         sys.stdout.write(settings_tables())

@@ -100,3 +100,14 @@ def test_version_from_the_package_metadata() -> None:
     pyproject = (REPO / "pyproject.toml").read_text()
     declared = re.search(r'^version = "([^"]+)"', pyproject, re.M).group(1)
     assert out.strip() == f"form3 {declared}" == f"form3 {package_version()}"
+
+
+@pytest.mark.fast
+def test_daily_update_doc_settings_tables_are_generated() -> None:
+    from flows.settings import DAILY_DOC, update_settings_tables
+
+    text = DAILY_DOC.read_text()
+    match = re.search(re.escape(README_START) + "(.*?)" + re.escape(README_END), text, re.S)
+    assert match and match.group(1).strip() == update_settings_tables().strip(), (
+        "docs/daily-update.md's settings tables are stale: run `make docs`"
+    )
