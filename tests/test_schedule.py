@@ -16,18 +16,18 @@ from tests.conftest import REPO, cli_env, stop_group
 CRON, ZONE = "30 6 * * 1-5", "Europe/Paris"
 
 
-async def _deployments(name: str) -> tuple[object, object]:
-    from prefect.client.orchestration import get_client
+async def _deployments(api: str, name: str) -> tuple[object, object]:
+    from prefect.client.orchestration import PrefectClient
 
-    async with get_client() as client:
+    async with PrefectClient(api) as client:
         return (await client.read_deployment_by_name(f"update-form3/{name}-daily"),
                 await client.read_deployment_by_name(f"extract-form3/{name}"))
 
 
-async def _pause(deployment_id: object) -> object:
-    from prefect.client.orchestration import get_client
+async def _pause(api: str, deployment_id: object) -> object:
+    from prefect.client.orchestration import PrefectClient
 
-    async with get_client() as client:
+    async with PrefectClient(api) as client:
         await client.pause_deployment(deployment_id)
         return await client.read_deployment(deployment_id)
 
@@ -52,7 +52,7 @@ def test_served_update_has_its_cron_schedule_in_its_time_zone(
         while True:
             assert serve.poll() is None, (tmp_path / "serve.log").read_text()[-4000:]
             try:
-                update, extract = asyncio.run(_deployments("sched"))
+                update, extract = asyncio.run(_deployments(prefect_api, "sched"))
                 break
             except ObjectNotFound:
                 assert time.monotonic() < deadline, (tmp_path / "serve.log").read_text()[-4000:]
@@ -66,7 +66,7 @@ def test_served_update_has_its_cron_schedule_in_its_time_zone(
         assert update.parameters["settings"]["results_dir"] == str(results)
         assert update.paused is False and extract.schedules == []
         # Pausable, as the UI's toggle does it.
-        assert asyncio.run(_pause(update.id)).paused is True
+        assert asyncio.run(_pause(prefect_api, update.id)).paused is True
     finally:
         stop_group(serve)
         log.close()
@@ -75,7 +75,7 @@ def test_served_update_has_its_cron_schedule_in_its_time_zone(
 @pytest.mark.fast
 def test_scrontab_line_runs_the_update_through_form3_submit(tmp_path: Path) -> None:
     from flows.schedule import scrontab_line
-    from flows.settings import RunSettings, ScheduleSettings, UpdateSettings
+    from flows.settings import RunSettings, ScheduleSettings, UpdateSettings, form3_home
 
     line = scrontab_line(
         ScheduleSettings(cron="0 7 * * 1-5"),
@@ -86,7 +86,7 @@ def test_scrontab_line_runs_the_update_through_form3_submit(tmp_path: Path) -> N
     assert line[1:3] == ["#SCRON -J form3-update", f"#SCRON -o {tmp_path}/r/logs/form3-update-scron-%j.out"]
     # --today is never written (each run is its own today); settings at their default neither.
     assert line[3] == (
-        f"0 7 * * 1-5 cd {REPO} && FORM3_HOME={Path('~/.form3').expanduser()} /opt/py -m "
+        f"0 7 * * 1-5 cd {REPO} && FORM3_HOME={form3_home()} /opt/py -m "
         f"flows.cli submit --update --since 2024-07-01 --archive {tmp_path}/m --results "
         f"{tmp_path}/r --profile slurm --user-agent 'Jane Doe j@x.org'"
     )
