@@ -50,7 +50,8 @@ def main() -> None:
     args.data_dir.mkdir(parents=True, exist_ok=True)
     full = ensure_set(args.data_dir, n + add)
     with tempfile.TemporaryDirectory(prefix="form3-update-bench-") as tmp:
-        base = first_rows(full, n, Path(tmp) / "store.csv")
+        # Beside the set's manifest: its rows name filings relative to the manifest's directory.
+        base = first_rows(full, n, full.parent / f"first-{n}.csv")
         results = Path(tmp) / "results"
         home = Path(tmp) / "prefect-home"
         os.environ["PREFECT_HOME"] = str(home)  # the server's own database, not the user's
