@@ -171,7 +171,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     d = sub.add_parser(
         "serve", help="serve the flow as a deployment (UI runs and retries); the run flags "
-        "set the defaults of runs started from the UI",
+        "set the defaults of runs started from the UI; with --cron (and --since), also "
+        "`form3 update` on that schedule",
     )
     add_arguments(d, ServeSettings)
     add_arguments(d, RunSettings)
