@@ -23,6 +23,15 @@ from tasks.edgar_index import (
 )
 
 SATURDAY = 5  # date.weekday(): EDGAR publishes no index for Saturday or Sunday
+EDGAR_TIME_ZONE = "America/New_York"  # EDGAR's business day, and the schedule's default zone
+
+
+def edgar_today() -> date:
+    """Today's date where EDGAR is (a 07:00 UTC run is still yesterday in New York)."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    return datetime.now(ZoneInfo(EDGAR_TIME_ZONE)).date()
 
 
 def daily_index_location(archive: str, day: date) -> str:
