@@ -82,9 +82,14 @@ class UpdateState:
         write_atomic_text(results_dir / STATE_NAME, json.dumps(data, indent=1) + "\n")
 
     def days_to_read(self, weekdays: list[date], today: date, recheck_days: int) -> list[date]:
-        """Weekdays never read, and those within ``recheck_days`` of ``today`` (again)."""
-        return [d for d in weekdays
-                if d.isoformat() not in self.days or (today - d).days <= recheck_days]
+        """Weekdays never read, and those within ``recheck_days`` of ``today`` (again) whose
+        filings are still known: a day whose accession list was forgotten (a larger
+        ``--recheck-days`` than before) is not read again, or all of it would look new."""
+        def again(d: date) -> bool:
+            record = self.days.get(d.isoformat())
+            return record is None or ((today - d).days <= recheck_days
+                                      and (record.status == ABSENT or record.accessions is not None))
+        return [d for d in weekdays if again(d)]
 
     def known_accessions(self) -> set[str]:
         return {a for record in self.days.values() for a in record.accessions or ()}

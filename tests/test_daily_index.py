@@ -164,6 +164,8 @@ def test_state_reads_recent_days_again_and_adds_only_new_filings(tmp_path: Path)
     assert UpdateState.load(results).manifest_rows == 4
     state.forget_old_accessions(date(2024, 7, 9), 3)
     assert state.days["2024-07-01"].accessions is None and state.days["2024-07-01"].filings == 4
+    # A larger window later does not read a forgotten day again (its filings would look new).
+    assert state.days_to_read(days, date(2024, 7, 9), 10) == days[1:]  # the absent ones
 
 
 def test_a_lost_manifest_is_refused(tmp_path: Path) -> None:
