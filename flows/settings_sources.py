@@ -81,6 +81,11 @@ def resolve(
     except ValidationError as exc:
         error = exc.errors(include_url=False)[0]
         name = str(error["loc"][0]) if error["loc"] else "?"
+        if error["type"] == "missing" and name in model.model_fields:
+            source = source_of(model.model_fields[name])
+            raise SettingsError(
+                f"{_origin(name, model.model_fields[name])} (or {source.env}) is required"
+            ) from None
         where = origins.get(name, name)
         given = values.get(name)
         raise SettingsError(f"{where}={'' if given is None else given!s}: {error['msg']}") from None
