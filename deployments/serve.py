@@ -14,21 +14,60 @@ to this process; the checkpoints make it redo only the failed filings.
 
 from __future__ import annotations
 
+from typing import Any
+
 from prefect.deployments.runner import EntrypointType
 
-from flows.settings import RunSettings, ServeSettings
+from flows.settings import RunSettings, ScheduleSettings, ServeSettings, UpdateSettings
+
+DAILY_SUFFIX = "-daily"  # the update's deployment: update-form3/NAME-daily
 
 
-def serve(serving: ServeSettings, defaults: RunSettings) -> None:
-    """Serve ``extract-form3`` until interrupted (Ctrl-C pauses nothing: no schedules).
+def serve(serving: ServeSettings, defaults: RunSettings, schedule: ScheduleSettings | None = None,
+          update: UpdateSettings | None = None) -> None:
+    """Serve ``extract-form3`` (and, with a cron schedule, ``update-form3``) until interrupted.
 
     ``defaults`` (resolved from ``form3 serve``'s flags and environment, paths absolute: served
     runs start in this process's directory) are the run settings the UI's custom-run form
-    starts from.
+    starts from. Stopping the process pauses the update's schedule (Prefect's
+    ``pause_on_shutdown``): no runs pile up while nobody serves them.
     """
+    from prefect import serve as serve_all
+
+    deployments = [extract_deployment(serving, defaults)]
+    if schedule is not None and schedule.cron and update is not None:
+        deployments.append(update_deployment(serving, defaults, schedule, update))
+    # Runs of one results directory must not overlap (outputs and checkpoint index are
+    # single-writer); more than one at a time only with distinct results dirs.
+    serve_all(*deployments, limit=serving.limit)
+
+
+def update_deployment(serving: ServeSettings, defaults: RunSettings, schedule: ScheduleSettings,
+                      update: UpdateSettings) -> Any:
+    """``update-form3/NAME-daily``: the update on a cron schedule read in a stated time zone;
+    pausable in the UI (Deployments, the schedule's toggle), each run a normal flow run."""
+    from prefect.schedules import Cron
+
+    from flows.update import update_form3
+
+    return update_form3.to_deployment(
+        name=serving.name + DAILY_SUFFIX,
+        schedule=Cron(schedule.cron, timezone=schedule.timezone),
+        parameters={"update": update.model_dump(mode="json"),
+                    "settings": defaults.model_dump(mode="json")},
+        description="New SEC ownership filings from EDGAR's daily indexes (update: since, "
+        "today, archive, recheck_days), appended to RESULTS/update-manifest.csv, then "
+        "extract-form3 over it (settings: as the form3 deployment). See docs/daily-update.md.",
+        tags=["form3", "update"],
+        entrypoint_type=EntrypointType.MODULE_PATH,
+    )
+
+
+def extract_deployment(serving: ServeSettings, defaults: RunSettings) -> Any:
+    """``extract-form3/NAME``: runs started from the UI, and retries."""
     from flows.flow import extract_form3
 
-    extract_form3.serve(
+    return extract_form3.to_deployment(
         name=serving.name,
         parameters={"settings": defaults.model_dump(mode="json")},
         description="SEC Form 3 filings to research tables. One parameter, settings: the "
@@ -37,9 +76,6 @@ def serve(serving: ServeSettings, defaults: RunSettings) -> None:
         "for sec.gov), mirror, max_requests_per_second, max_filing_bytes and the fetch "
         "settings. See the README's settings table.",
         tags=["form3"],
-        # Runs of one results directory must not overlap (outputs and checkpoint index are
-        # single-writer); more than one at a time only with distinct results dirs.
-        limit=serving.limit,
         # Importable by module, not by file path: the runs work whatever the cwd.
         entrypoint_type=EntrypointType.MODULE_PATH,
     )

@@ -7,7 +7,10 @@ import importlib.metadata
 import sys
 from pathlib import Path
 
-from flows.settings import IndexSettings, RunSettings, ServerSettings, ServeSettings, logs_dir
+from flows.settings import (
+    IndexSettings, RunSettings, ScheduleSettings, ServerSettings, ServeSettings, UpdateSettings,
+    logs_dir,
+)
 from flows.settings_sources import SettingsError, add_arguments, flag_values, resolve
 
 
@@ -35,13 +38,38 @@ def _serve(args: argparse.Namespace) -> int:
 
     defaults = resolve(RunSettings, flag_values(args, RunSettings))
     serving = resolve(ServeSettings, flag_values(args, ServeSettings))
+    schedule = resolve(ScheduleSettings, flag_values(args, ScheduleSettings))
+    # The update's defaults only when it is served: --since is required then, not otherwise.
+    update = resolve(UpdateSettings, flag_values(args, UpdateSettings)) if schedule.cron else None
     try:
         with client_api() as api_url:
             print(f"form3 serve: Prefect API {api_url}", file=sys.stderr, flush=True)
-            serve(serving, defaults)
+            serve(serving, defaults, schedule, update)
     except NoApiError as exc:
         print(f"form3 serve: {exc}", file=sys.stderr)
         return 2
+    return 0
+
+
+def _update(args: argparse.Namespace) -> int:
+    from flows.run import update
+
+    return update(resolve(UpdateSettings, flag_values(args, UpdateSettings)),
+                  resolve(RunSettings, flag_values(args, RunSettings)))
+
+
+def _scrontab(args: argparse.Namespace) -> int:
+    from flows.schedule import scrontab_line
+
+    settings = resolve(RunSettings, flag_values(args, RunSettings))
+    try:
+        line = scrontab_line(resolve(ScheduleSettings, flag_values(args, ScheduleSettings)),
+                             resolve(UpdateSettings, flag_values(args, UpdateSettings)), settings)
+    except ValueError as exc:
+        print(f"form3 scrontab: {exc}", file=sys.stderr)
+        return 2
+    (logs_dir(settings.results_dir)).mkdir(parents=True, exist_ok=True)  # the job's -o
+    print(line)
     return 0
 
 
@@ -119,7 +147,8 @@ def _doctor(args: argparse.Namespace) -> int:
 def _submit(args: argparse.Namespace) -> int:
     from flows.submit import submit
 
-    return submit(resolve(RunSettings, flag_values(args, RunSettings)), args.nodes)
+    update = resolve(UpdateSettings, flag_values(args, UpdateSettings)) if args.update else None
+    return submit(resolve(RunSettings, flag_values(args, RunSettings)), args.nodes, update)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -143,11 +172,32 @@ def build_parser() -> argparse.ArgumentParser:
 
     d = sub.add_parser(
         "serve", help="serve the flow as a deployment (UI runs and retries); the run flags "
-        "set the defaults of runs started from the UI",
+        "set the defaults of runs started from the UI; with --cron (and --since), also "
+        "`form3 update` on that schedule",
     )
     add_arguments(d, ServeSettings)
     add_arguments(d, RunSettings)
+    add_arguments(d, ScheduleSettings)
+    add_arguments(d, UpdateSettings)
     d.set_defaults(func=_serve)
+
+    u = sub.add_parser(
+        "update", help="new ownership filings from EDGAR's daily indexes into the results "
+        "dir's cumulative manifest, then the flow over it; takes the flags of `form3 run` "
+        "(but MANIFEST)",
+    )
+    add_arguments(u, UpdateSettings)
+    add_arguments(u, RunSettings, skip=("manifest",))
+    u.set_defaults(func=_update)
+
+    sc = sub.add_parser(
+        "scrontab", help="print the scrontab line that runs `form3 update` through `form3 "
+        "submit` on the --cron schedule (for login nodes that forbid long-lived processes)",
+    )
+    add_arguments(sc, ScheduleSettings)
+    add_arguments(sc, UpdateSettings)
+    add_arguments(sc, RunSettings, skip=("manifest",))
+    sc.set_defaults(func=_scrontab)
 
     t = sub.add_parser("retry", help="retry a finished flow run: only its failed work re-runs")
     t.add_argument("flow_run_id", metavar="FLOW_RUN_ID")
@@ -200,6 +250,10 @@ def build_parser() -> argparse.ArgumentParser:
         "that end long processes; takes the flags of `form3 run`",
     )
     add_arguments(sb, RunSettings)
+    sb.add_argument("--update", action="store_true",
+                    help="run `form3 update` in the allocation (with its flags --since, "
+                    "--archive, …) instead of the flow over MANIFEST")
+    add_arguments(sb, UpdateSettings)
     sb.add_argument("--nodes", type=int, default=1, metavar="N",
                     help="nodes of the allocation; each runs the profile's `processes` workers "
                     "(default 1)")

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import json
 import sys
+from typing import Any
 
-from flows.settings import RunSettings, logs_dir
+from flows.settings import RunSettings, UpdateSettings, logs_dir
 
 
 def run_flow(settings: RunSettings, command: str) -> int:
@@ -29,6 +30,23 @@ def run_flow(settings: RunSettings, command: str) -> int:
     with client_api(logs_dir(settings.results_dir)) as api_url:
         print(f"{command}: Prefect API {api_url} (profile {profile.name})", file=sys.stderr)
         state = extract_form3(settings=settings, return_state=True)
+    return report_state(state, command)
+
+
+def update(update: UpdateSettings, settings: RunSettings, command: str = "form3 update") -> int:
+    """``form3 update``: the update flow in this process (the cluster is checked by its
+    subflow: the manifest it runs over does not exist before the update)."""
+    from flows.local_api import client_api
+    from flows.update import update_form3
+
+    with client_api(logs_dir(settings.results_dir)) as api_url:
+        print(f"{command}: Prefect API {api_url}", file=sys.stderr)
+        state = update_form3(update=update, settings=settings, return_state=True)
+    return report_state(state, command)
+
+
+def report_state(state: Any, command: str) -> int:
+    """A finished flow run's summary on stdout; exit 1 unless it completed."""
     summary = state.result(raise_on_failure=False)
     if isinstance(summary, dict):
         print(json.dumps(summary, indent=2))

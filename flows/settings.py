@@ -12,13 +12,16 @@ are recorded in ``run_summary.json``.
 from __future__ import annotations
 
 import os
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from flows.settings_sources import Source
-from tasks.edgar_index import DEFAULT_FORMS, FORM_GROUPS, EdgarIndexError, parse_forms
+from tasks.daily_index import EDGAR_TIME_ZONE
+from tasks.edgar_index import DEFAULT_FORMS, DEFAULT_PREFIX, FORM_GROUPS, EdgarIndexError, parse_forms
+from tasks.edgar_names import is_url
 from tasks.fetch import SEC_MAX_RPS, FetchPlan, FetchSettings
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -216,6 +219,67 @@ class IndexSettings(BaseModel):
     @property
     def form_types(self) -> tuple[str, ...]:
         return tuple(self.forms.split(","))
+
+
+class UpdateSettings(BaseModel):
+    """``form3 update``: which days of EDGAR's daily indexes to bring in, and from where. The
+    run's own settings (results dir, cluster, User-Agent, request rate…) are RunSettings; the
+    manifest is the results dir's cumulative ``update-manifest.csv``."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True)
+
+    since: Annotated[date, Source("--since", "FORM3_UPDATE_SINCE", "YYYY-MM-DD")] = Field(
+        description="first day whose filings to bring in (days already read are not read again)",
+        json_schema_extra={"default_help": "required"},
+    )
+    today: Annotated[date | None, Source("--today", "FORM3_UPDATE_TODAY", "YYYY-MM-DD")] = Field(
+        None, description="last day to read: a simulated today (tests, or a catch-up up to a "
+        "chosen day)", json_schema_extra={"default_help": "today in New York (EDGAR's day)"},
+    )
+    archive: Annotated[str, Source("--archive", "FORM3_ARCHIVE", "URL_OR_DIR")] = Field(
+        DEFAULT_PREFIX, description="EDGAR's Archives/: a URL, or a local mirror directory "
+        "(as `form3 manifest --prefix`)",
+    )
+    recheck_days: Annotated[int, Source("--recheck-days", "FORM3_RECHECK_DAYS", "N")] = Field(
+        7, ge=0, description="days before today whose indexes are read again for late filings",
+    )
+
+    @field_validator("archive")
+    @classmethod
+    def _absolute_archive(cls, value: str) -> str:
+        return value if is_url(value) else str(Path(value).expanduser().resolve())
+
+
+class ScheduleSettings(BaseModel):
+    """``form3 serve``'s schedule for the daily update (no cron: the update is not served)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    cron: Annotated[str | None, Source("--cron", "FORM3_UPDATE_CRON", "CRON")] = Field(
+        None, description="serve `form3 update` too, as deployment update-form3/NAME-daily on "
+        "this cron schedule (e.g. '0 7 * * 1-5'); needs --since",
+    )
+    timezone: Annotated[str, Source("--timezone", "FORM3_UPDATE_TIMEZONE", "TZ")] = Field(
+        EDGAR_TIME_ZONE, description="IANA time zone the cron schedule is read in",
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (an IANA name, e.g. Europe/Paris)") from None
+        return value
+
+    @field_validator("cron")
+    @classmethod
+    def _valid_cron(cls, value: str | None) -> str | None:
+        from prefect.schedules import validate_cron_string
+
+        return None if value is None else validate_cron_string(value)
 
 
 def form3_home() -> Path:

@@ -1,6 +1,6 @@
 """The settings reference, ``docs/settings.md``: its generated section, from the declarations.
 
-One table per settings model (``flows.settings``: flag, variable, type, default, help) and one
+One table per settings model (``flows.settings``, the daily update's included: flag, variable, type, default, help) and one
 of the cluster profile's keys (``flows.cluster.ClusterProfile``). ``make docs`` rewrites the
 section between its markers (``python -m flows.settings_docs --write docs/settings.md``); a
 test fails while the page differs from what this module writes.
@@ -12,7 +12,9 @@ import sys
 from pathlib import Path
 
 from flows.cluster import ClusterProfile
-from flows.settings import REPO_ROOT, RunSettings, ServerSettings, ServeSettings
+from flows.settings import (
+    REPO_ROOT, RunSettings, ScheduleSettings, ServerSettings, ServeSettings, UpdateSettings,
+)
 from flows.settings_sources import key_table, markdown_table
 
 def settings_tables() -> str:
@@ -23,6 +25,9 @@ def settings_tables() -> str:
         ("`form3 run` (and `form3 serve`: the defaults of runs started from the UI)", RunSettings),
         ("`form3 serve`", ServeSettings),
         ("`form3 server`", ServerSettings),
+        ("`form3 update`, `form3 submit --update`, `form3 scrontab` and `form3 serve --cron` "
+         "(the scheduled runs' defaults; their runs also take `form3 run`'s)", UpdateSettings),
+        ("`form3 serve --cron` and `form3 scrontab`: the daily update's schedule", ScheduleSettings),
     ):
         parts.append(f"{title}:\n\n{markdown_table(model)}")
     parts.append(

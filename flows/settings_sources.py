@@ -81,6 +81,11 @@ def resolve(
     except ValidationError as exc:
         error = exc.errors(include_url=False)[0]
         name = str(error["loc"][0]) if error["loc"] else "?"
+        if error["type"] == "missing" and name in model.model_fields:
+            source = source_of(model.model_fields[name])
+            raise SettingsError(
+                f"{_origin(name, model.model_fields[name])} (or {source.env}) is required"
+            ) from None
         where = origins.get(name, name)
         given = values.get(name)
         raise SettingsError(f"{where}={'' if given is None else given!s}: {error['msg']}") from None
@@ -108,12 +113,13 @@ def default_text(field: FieldInfo) -> str:
 
 def add_arguments(
     parser: argparse.ArgumentParser, model: type[BaseModel], only: Iterable[str] | None = None,
+    skip: tuple[str, ...] = (),
 ) -> None:
-    """One argument per field (or per field named in ``only``), help text from the
-    declaration. Values stay strings (or None when not given): the model validates them, so
-    flags and variables get the same checks."""
+    """One argument per field (or per field named in ``only``; never those in ``skip``), help
+    text from the declaration. Values stay strings (or None when not given): the model validates
+    them, so flags and variables get the same checks."""
     for name, field in model.model_fields.items():
-        if only is not None and name not in only:
+        if (only is not None and name not in only) or name in skip:
             continue
         source = source_of(field)
         help_text = f"{field.description} (default: {default_text(field)}; env {source.env})"
@@ -124,6 +130,19 @@ def add_arguments(
             parser.add_argument(source.flag, dest=name, action="store_const", const=source.const, help=help_text)
         elif source.flag is not None:
             parser.add_argument(source.flag, dest=name, metavar=source.metavar, help=help_text)
+
+
+def as_flags(settings: BaseModel, skip: tuple[str, ...] = ()) -> list[str]:
+    """The command-line flags that give ``settings`` again (those not at their default): for a
+    command line written for later (a scrontab line), independent of this shell's environment."""
+    flags: list[str] = []
+    for name, field in type(settings).model_fields.items():
+        source = source_of(field)
+        value = getattr(settings, name)
+        if name in skip or source.flag is None or source.const is not None or value == field.default:
+            continue
+        flags += [source.flag, str(value)]
+    return flags
 
 
 def flag_values(args: argparse.Namespace, model: type[BaseModel]) -> dict[str, Any]:

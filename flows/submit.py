@@ -24,11 +24,13 @@ from flows.cluster import (
     ClusterProfile, ProfileError, UnreachableApiError, check_api_reachable, cluster_kwargs,
     get_profile, private_directory,
 )
-from flows.settings import REPO_ROOT, RunSettings
+from flows.settings import REPO_ROOT, RunSettings, UpdateSettings
 
 # Set in the job: the session directory (scheduler file, TLS credentials) and the settings
-# resolved by `form3 submit` on the login node (JSON). Nobody sets them by hand.
+# resolved by `form3 submit` on the login node (JSON); with `--update`, the update's settings
+# too (the flow's rank then runs `form3 update`). Nobody sets them by hand.
 SETTINGS_ENV = "FORM3_SUBMIT_SETTINGS"
+UPDATE_ENV = "FORM3_SUBMIT_UPDATE"
 SUBMIT_DIR_NAME = "submit"  # under the checkpoint store: scripts and per-job sessions
 SERVICE_RANKS = 2  # rank 0: the scheduler; rank 1: the flow; the rest: workers
 API_VARIABLES = ("PREFECT_API_URL", "PREFECT_API_AUTH_STRING", "PREFECT_UI_URL")
@@ -53,7 +55,7 @@ def rank(session: Path) -> int:
     from dask_jobqueue.slurm import SLURMRunner
     from distributed import Client
 
-    from flows.run import run_flow
+    from flows.run import run_flow, update
 
     settings = RunSettings.model_validate_json(os.environ[SETTINGS_ENV])
     profile = get_profile(settings.profile_name, "slurm")
@@ -72,6 +74,9 @@ def rank(session: Path) -> int:
                                     connection_args=tls.get_connection_args("client"))
         with Client(runner.scheduler_address, security=tls) as client:
             client.wait_for_workers(runner.n_workers, timeout=profile.worker_start_timeout)
+        if os.environ.get(UPDATE_ENV):
+            return update(UpdateSettings.model_validate_json(os.environ[UPDATE_ENV]), settings,
+                          "form3 submit --update")
         return run_flow(settings, "form3 submit")
 
 
@@ -87,7 +92,7 @@ def mem_per_cpu(profile: ClusterProfile) -> str | None:
 
 
 def job_script(settings: RunSettings, profile: ClusterProfile, nodes: int,
-               api: dict[str, str], submit_dir: Path) -> str:
+               api: dict[str, str], submit_dir: Path, update: UpdateSettings | None = None) -> str:
     """The sbatch script; every value shell-quoted."""
     q = shlex.quote
     c = profile.cluster
@@ -113,6 +118,7 @@ def job_script(settings: RunSettings, profile: ClusterProfile, nodes: int,
         lines.append(f"export SLURM_CONF={q(profile.slurm_conf)}")
     lines += [
         f"export {SETTINGS_ENV}={q(settings.model_dump_json())}",
+        *([f"export {UPDATE_ENV}={q(update.model_dump_json())}"] if update else []),
         f"export {SESSION_ENV}={q(str(submit_dir))}/$SLURM_JOB_ID",
         f"cd {q(str(REPO_ROOT))}",
         f'trap \'rm -rf "${SESSION_ENV}"\' EXIT',
@@ -133,8 +139,9 @@ def client_api_values() -> dict[str, str]:
     return {name: values[name] for name in API_VARIABLES if values.get(name)}
 
 
-def submit(settings: RunSettings, nodes: int) -> int:
-    """Login side: check what can be checked here, write the script, sbatch it."""
+def submit(settings: RunSettings, nodes: int, update: UpdateSettings | None = None) -> int:
+    """Login side: check what can be checked here, write the script, sbatch it. With
+    ``update``, the job runs ``form3 update`` (its manifest may not exist yet: not checked)."""
     from flows.manifest import ManifestError
     from flows.planning import preflight
 
@@ -145,7 +152,8 @@ def submit(settings: RunSettings, nodes: int) -> int:
     try:
         profile = get_profile(settings.profile_name, "slurm")
         check_api_reachable(profile, api.get("PREFECT_API_URL"))
-        preflight(settings, api.get("PREFECT_API_URL"))
+        if update is None:
+            preflight(settings, api.get("PREFECT_API_URL"))
     except (ManifestError, ProfileError, UnreachableApiError) as exc:
         print(f"form3 submit: {exc}", file=sys.stderr)
         return 2
@@ -153,7 +161,7 @@ def submit(settings: RunSettings, nodes: int) -> int:
     script = submit_dir / f"form3-submit-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}.sh"
     fd = os.open(script, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as fh:
-        fh.write(job_script(settings, profile, nodes, api, submit_dir))
+        fh.write(job_script(settings, profile, nodes, api, submit_dir, update))
     Path(str(profile.cluster.get("log_directory") or ".")).mkdir(parents=True, exist_ok=True)
     profile.apply_environment()
     proc = subprocess.run(["sbatch", "--parsable", str(script)], capture_output=True, text=True)

@@ -20,7 +20,7 @@ import os
 import re
 import tempfile
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -56,10 +56,18 @@ _DASHES = re.compile(r"^-{10,}\s*$")
 _FIXED_TAIL = re.compile(r"(\d{1,10})\s+(\d{4}-\d{2}-\d{2}|\d{8})\s+(\S+)\s*$")
 _DATE = re.compile(r"(\d{4})(-?)(\d{2})\2(\d{2})")  # YYYY-MM-DD or YYYYMMDD, not a mix
 _GZIP_MAGIC = b"\x1f\x8b"
+# A preamble line ("Last Data Received:    Jan 02, 2024"), never part of the column header.
+_PREAMBLE = re.compile(r"^\s*[A-Za-z][A-Za-z ]*:\s")
+_WRAP_SLACK = 3  # columns a wrapped label's second word may sit off its first word's start
 
 
 class EdgarIndexError(ValueError):
     """An index source is unusable (unreadable, not an EDGAR index, a malformed row)."""
+
+
+class IndexMissingError(EdgarIndexError):
+    """The index is not there: no such file, or the server answers 403/404/410. For EDGAR's
+    daily indexes that is a normal day (weekend, holiday, today's not yet published)."""
 
 
 @dataclass(slots=True, frozen=True)
@@ -158,17 +166,24 @@ def read_cik_file(path: Path) -> frozenset[int]:
     return frozenset(ciks)
 
 
-def load_index(source: str, user_agent: str | None = None, timeout: float = FETCH_TIMEOUT) -> bytes:
+def load_index(
+    source: str, user_agent: str | None = None, timeout: float = FETCH_TIMEOUT,
+    throttle: Callable[[], None] | None = None,
+) -> bytes:
     """The bytes of an index file, a local path or an http(s) URL, gunzipped when compressed.
 
     Compression is recognised by gzip's magic bytes rather than a ``.gz`` suffix: EDGAR serves
-    ``form.gz``/``master.gz``, and a server may also gzip the transfer itself.
+    ``form.gz``/``master.gz``, and a server may also gzip the transfer itself. ``throttle`` is
+    called before each HTTP request (the run's shared rate limit, ``tasks.rate_limit``). A file
+    that is not there (no such path; HTTP 403, 404, 410) is :class:`IndexMissingError`.
     """
     if "://" in source:
-        raw = _fetch(source, user_agent, timeout)
+        raw = _fetch(source, user_agent, timeout, throttle)
     else:
         try:
             raw = Path(source).expanduser().read_bytes()
+        except FileNotFoundError as exc:
+            raise IndexMissingError(f"cannot read {source}: {exc.strerror}") from None
         except OSError as exc:
             raise EdgarIndexError(f"cannot read {source}: {exc.strerror or exc}") from None
     for _ in range(2):  # a .gz file sent with Content-Encoding: gzip is compressed twice
@@ -181,20 +196,31 @@ def load_index(source: str, user_agent: str | None = None, timeout: float = FETC
     return raw
 
 
-def _fetch(url: str, user_agent: str | None, timeout: float) -> bytes:
+# What EDGAR answers for an index it does not have (yet): 403 for a daily index not yet
+# published, 404 or 410 for none at all. A 403 for any other reason also ends the fetch.
+_MISSING_STATUS = frozenset({403, 404, 410})
+
+
+def _fetch(
+    url: str, user_agent: str | None, timeout: float, throttle: Callable[[], None] | None,
+) -> bytes:
     """GET one index file with the filings' fetcher: the same User-Agent rule, retries with
     backoff on 429/5xx/timeouts honouring Retry-After, and no retry on 404."""
     problem = sec_user_agent_problem(url, user_agent)
     if problem:
         raise EdgarIndexError(f"{url}: {problem}")
-    fetcher = Fetcher(FetchSettings(user_agent=user_agent, timeout=timeout, max_bytes=INDEX_MAX_BYTES))
+    settings = FetchSettings(user_agent=user_agent, timeout=timeout, max_bytes=INDEX_MAX_BYTES)
+    fetcher = Fetcher(settings) if throttle is None else Fetcher(settings, throttle)
     with tempfile.TemporaryDirectory(prefix="form3-index-") as tmp:
         try:
             return fetcher.read(url, Path(tmp) / "index")
-        except FilingError as exc:  # 404 and other refusals, unsupported scheme, too large
-            raise EdgarIndexError(f"{url}: {exc.message}") from None
-        except OSError as exc:  # FetchError: still failing after the retries
-            raise EdgarIndexError(str(exc)) from None
+        except (FilingError, OSError) as exc:
+            # FilingError: 404 and other refusals, unsupported scheme, too large;
+            # OSError (FetchError): a 401/403 refusal, or still failing after the retries.
+            message = exc.message if isinstance(exc, FilingError) else str(exc)
+            if getattr(exc, "status", None) in _MISSING_STATUS:
+                raise IndexMissingError(f"{url}: {message}") from None
+            raise EdgarIndexError(message if isinstance(exc, OSError) else f"{url}: {message}") from None
 
 
 def decode(raw: bytes) -> str:
@@ -213,24 +239,51 @@ def parse_index(text: str, source: str = "<index>") -> Iterator[IndexEntry]:
     """
     lines = text.splitlines()
     start = next((i for i, line in enumerate(lines) if _DASHES.match(line)), None)
-    header_at = _previous_nonblank(lines, start) if start is not None else None
-    if header_at is None:
+    header = _header_block(lines, start) if start is not None else []
+    if not header:
         raise EdgarIndexError(
             f"{source} is not an EDGAR form.idx or master.idx: no column header above a line of "
             f"dashes"
         )
-    header = lines[header_at]
     rows = lines[start + 1 :]
     first = start + 2  # 1-based line number of rows[0]
-    if "|" in header:
-        return _parse_pipe(header, rows, first, source)
+    if "|" in header[-1]:
+        return _parse_pipe(header[-1], rows, first, source)
     return _parse_fixed(header, rows, first, source)
 
 
-def _previous_nonblank(lines: list[str], index: int) -> int | None:
-    for i in range(index - 1, -1, -1):
-        if lines[i].strip():
-            return i
+def _header_block(lines: list[str], dashes: int) -> list[str]:
+    """The column header: the non-blank lines right above the dashes, top first. Usually one
+    line; some daily indexes wrap it over two (``Date`` above ``Filed``). Preamble lines
+    (``Comments: ...``) above it without a blank line between are not part of it."""
+    block: list[str] = []
+    for i in range(dashes - 1, -1, -1):
+        if not lines[i].strip():
+            if block:
+                break
+            continue
+        if _PREAMBLE.match(lines[i]):
+            break
+        block.insert(0, lines[i])
+    return block
+
+
+def _label_start(header: list[str], label: str) -> int | None:
+    """Where ``label`` starts in the header: on one line, or wrapped with each word right below
+    the previous one (within a couple of columns). None if it is not there."""
+    words = label.split()
+    for number, line in enumerate(header):
+        lowered = line.lower()
+        at = re.search(rf"(?<![a-z]){re.escape(label)}(?![a-z])", lowered)
+        if at:
+            return at.start()
+        if len(words) < 2 or number + 1 >= len(header):
+            continue
+        below = header[number + 1].lower()
+        for first in re.finditer(rf"(?<![a-z]){re.escape(words[0])}(?![a-z])", lowered):
+            rest = re.search(rf"(?<![a-z]){re.escape(' '.join(words[1:]))}(?![a-z])", below)
+            if rest and abs(rest.start() - first.start()) <= _WRAP_SLACK:
+                return first.start()
     return None
 
 
@@ -263,7 +316,7 @@ def _parse_pipe(header: str, rows: list[str], first: int, source: str) -> Iterat
         )
 
 
-def _parse_fixed(header: str, rows: list[str], first: int, source: str) -> Iterator[IndexEntry]:
+def _parse_fixed(header: list[str], rows: list[str], first: int, source: str) -> Iterator[IndexEntry]:
     """Fixed-width rows, split where the header's labels sit.
 
     CIK, Date Filed and File Name never contain spaces, so they are read from the right end of
@@ -274,18 +327,20 @@ def _parse_fixed(header: str, rows: list[str], first: int, source: str) -> Itera
     falls in the padding, or inside a form type longer than 12 (``SEC STAFF ACTION``), and a
     boundary inside a word moves to that word's end.
     """
-    lowered = header.lower()
     starts: dict[str, int] = {}
     for label, name in _LABELS.items():
-        at = re.search(rf"(?<![a-z]){re.escape(label)}(?![a-z])", lowered)
-        if at and name not in starts:
-            starts[name] = at.start()
+        at = _label_start(header, label) if name not in starts else None
+        if at is not None:
+            starts[name] = at
+    text = " / ".join(line.strip() for line in header)
     if not _NEEDED <= set(starts):
-        raise _columns_missing(starts, header, source)
-    left = sorted((n for n in starts if starts[n] < starts["cik"]), key=starts.__getitem__)
-    if sorted(left) != ["company", "form_type"]:
+        raise _columns_missing(starts, text, source)
+    # Only these two are split by position (the rest is read from each row's right end), so
+    # only they need to sit left of CIK: a wrapped header may put Date Filed anywhere.
+    left = sorted(("company", "form_type"), key=starts.__getitem__)
+    if starts[left[1]] >= starts["cik"]:
         raise EdgarIndexError(
-            f"{source}: column header {header.strip()!r} does not have Form Type and Company Name "
+            f"{source}: column header {text!r} does not have Form Type and Company Name "
             f"left of CIK"
         )
     split_at = starts[left[1]]
@@ -328,6 +383,46 @@ def filing_location(prefix: str, file_name: str) -> str:
     return prefix.rstrip("/") + "/" + file_name.lstrip("/")
 
 
+def unique_filings(entries: Iterable[IndexEntry]) -> list[IndexEntry]:
+    """One entry per accession number, sorted by date filed then accession number.
+
+    EDGAR lists a filing once under each filer (a Form 3 under the issuer and under every
+    reporting owner), and overlapping or repeated index files list it again: the entry with the
+    lowest CIK is kept, so the result does not depend on the order or the layout of the files.
+    """
+    kept = sorted(entries, key=lambda e: (e.date_filed, e.accession_number, e.cik, e.form_type,
+                                          e.file_name))
+    unique: dict[str, IndexEntry] = {}
+    for entry in kept:
+        unique.setdefault(entry.accession_number, entry)
+    return list(unique.values())
+
+
+def manifest_column(prefix: str) -> tuple[str, str]:
+    """The manifest's last column and what goes before each file name: ``url`` and the prefix
+    for a URL, ``path`` and the absolute directory for a local mirror."""
+    if is_url(prefix):
+        return "url", prefix
+    return "path", os.path.abspath(os.path.expanduser(prefix))
+
+
+def manifest_csv(entries: Iterable[IndexEntry], prefix: str, header: bool = True) -> str:
+    """Manifest CSV rows for ``entries`` (in their order), with the header line if asked."""
+    column, base = manifest_column(prefix)
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    if header:
+        writer.writerow(URL_COLUMNS[:-1] + (column,))
+    for entry in entries:
+        writer.writerow(
+            (
+                entry.accession_number, entry.cik, entry.company, entry.form_type,
+                entry.date_filed.isoformat(), filing_location(base, entry.file_name),
+            )
+        )
+    return out.getvalue()
+
+
 def build_manifest(
     sources: Iterable[str],
     filters: Filters = Filters(),
@@ -337,12 +432,9 @@ def build_manifest(
 ) -> ManifestResult:
     """Read every index, keep the rows ``filters`` accepts, and render the manifest CSV.
 
-    Rows are sorted by date filed then accession number. EDGAR lists a filing once under each
-    filer (a Form 3 under the issuer and under every reporting owner), and overlapping or
-    repeated index files list it again: one row per accession number is kept, the one with the
-    lowest CIK, so the result does not depend on the order or the layout of the index files.
-    The last column is ``url`` for a URL prefix and ``path`` for a local mirror (made absolute),
-    the first columns ``form3 run`` looks for.
+    Rows are sorted by date filed then accession number, one per accession number
+    (:func:`unique_filings`). The last column is ``url`` for a URL prefix and ``path`` for a
+    local mirror (made absolute), the first columns ``form3 run`` looks for.
     """
     rows_read = 0
     kept: list[IndexEntry] = []
@@ -351,28 +443,10 @@ def build_manifest(
             rows_read += 1
             if filters(entry):
                 kept.append(entry)
-    kept.sort(key=lambda e: (e.date_filed, e.accession_number, e.cik, e.form_type, e.file_name))
-    unique: dict[str, IndexEntry] = {}
-    for entry in kept:
-        unique.setdefault(entry.accession_number, entry)
-
-    if is_url(prefix):
-        column, base = "url", prefix
-    else:
-        column, base = "path", os.path.abspath(os.path.expanduser(prefix))
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(URL_COLUMNS[:-1] + (column,))
-    for entry in unique.values():
-        writer.writerow(
-            (
-                entry.accession_number, entry.cik, entry.company, entry.form_type,
-                entry.date_filed.isoformat(), filing_location(base, entry.file_name),
-            )
-        )
+    unique = unique_filings(kept)
     return ManifestResult(
-        text=out.getvalue(),
-        column=column,
+        text=manifest_csv(unique, prefix),
+        column=manifest_column(prefix)[0],
         rows_read=rows_read,
         rows_matched=len(kept),
         duplicates_dropped=len(kept) - len(unique),

@@ -68,6 +68,7 @@ class HttpError(FilingError):
     (not 401/403/408/429, which are about the client or the moment: see ``tasks.fetch``)."""
 
     kind = "http_error"
+    status: int | None = None  # the HTTP status, when the fetcher knows it
 
 
 class TooLargeError(FilingError):

@@ -53,6 +53,8 @@ class FetchError(OSError):
     """The filing could not be fetched *now* (server errors, timeouts, refusals): a rerun
     may succeed, so it is an infrastructure error, not a fact about the filing."""
 
+    status: int | None = None  # the HTTP status of a refusal (401, 403), when there was one
+
 
 class _Retryable(Exception):
     def __init__(self, reason: str, retry_after: float | None = None) -> None:
@@ -209,12 +211,16 @@ class Fetcher:
             raise _Retryable(what, retry_after_seconds(headers.get("Retry-After") if headers else None))
         if code in (401, 403):
             self._block(BLOCKED_SECONDS, what)
-            raise FetchError(
+            refused = FetchError(
                 f"GET {url}: {what}: the server refuses this client (for sec.gov: a User-Agent "
                 f"with your contact, and at most 10 requests/s); nothing more is sent for "
                 f"{BLOCKED_SECONDS:.0f}s, rerun later"
             )
-        raise HttpError(f"{what} for {url}", url)
+            refused.status = code
+            raise refused
+        missing = HttpError(f"{what} for {url}", url)
+        missing.status = code
+        raise missing
 
     def _save(self, url: str, response, target: Path) -> Path:  # noqa: ANN001
         s = self.settings

@@ -134,3 +134,4 @@ def test_version_from_the_package_metadata() -> None:
     pyproject = (REPO / "pyproject.toml").read_text()
     declared = re.search(r'^version = "([^"]+)"', pyproject, re.M).group(1)
     assert out.strip() == f"form3 {declared}" == f"form3 {package_version()}"
+
