@@ -28,6 +28,8 @@ def _commands(text: str) -> list[tuple[str, bool]]:
     found = []
     for block in _FENCE.findall(text):
         for line in block.replace("\\\n", " ").splitlines():
+            if line.lstrip().startswith("#"):  # a shell comment (or printed output), not a command
+                continue
             at = line.find("form3 ")
             if at >= 0 and (at == 0 or line[at - 1] in " /"):
                 found.append((line[at:].split(" #", 1)[0], True))
