@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from flows.outputs import OUTPUT_NAMES
+from flows.outputs import OUTPUT_NAMES, output_names
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.slow  # a real Prefect server and Dask workers
@@ -24,13 +24,14 @@ OUTPUTS = OUTPUT_NAMES
 
 
 def _digests(results: Path) -> dict[str, str]:
-    return {n: hashlib.sha256((results / n).read_bytes()).hexdigest() for n in OUTPUTS}
+    return {n: hashlib.sha256((results / n).read_bytes()).hexdigest() for n in output_names(results)}
 
 
 def assert_same_outputs(results: Path, reference: Path) -> None:
     """Every output equal: byte for byte, Parquet tables by content (their row groups follow
-    the order batches finished in)."""
-    for name in OUTPUTS:
+    the order batches finished in). The same files: the JSON's name says which forms it holds."""
+    assert output_names(results) == output_names(reference)
+    for name in output_names(results):
         if name.endswith(".parquet"):
             pd.testing.assert_frame_equal(pd.read_parquet(results / name), pd.read_parquet(reference / name))
         else:
