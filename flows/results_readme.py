@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import shlex
 import sys
+from fnmatch import fnmatch
 from pathlib import Path
 from typing import Any
 
-from flows.outputs import FAILURES_NAME, JSON_NAME, SEC_DIR, SUMMARY_NAME, SUMS_NAME
+from flows.outputs import FAILURES_NAME, JSON_NAME, JSON_PATTERN, SEC_DIR, SUMMARY_NAME, SUMS_NAME
 from flows.settings import REPO_ROOT, RunSettings, logs_dir
 from flows.settings_sources import source_of
 from tasks.tables import EXTENSION_FILES, SEC_FILES
@@ -26,7 +27,7 @@ DICTIONARY = REPO_ROOT / "docs" / "data-dictionary.md"
 # One line per output: what it holds (the columns are in the data dictionary).
 _HOLDS = {
     JSON_NAME: "one JSON object per parsed filing: the workshop's fields and the full detail",
-    FAILURES_NAME: "one row per filing that failed: manifest row, source, error type, message",
+    FAILURES_NAME: "one row per filing that failed: manifest row, source, error type, message, form type",
 }
 _TABLE_HOLDS = {
     "submissions": "one row per filing: accession, dates, form type, issuer",
@@ -44,6 +45,8 @@ def _what(name: str) -> str:
     """The line saying what one output file holds."""
     if name in _HOLDS:
         return _HOLDS[name]
+    if fnmatch(name, JSON_PATTERN):  # parsed_form345.json, …: named for the forms it holds
+        return _HOLDS[JSON_NAME]
     table = name.removesuffix(".parquet")
     if table in SEC_FILES:
         return _TABLE_HOLDS.get(table, f"the `{table}` table")
