@@ -56,7 +56,9 @@ def write_manifest(path: Path, column: str, values: list[str]) -> Path:
 
 
 def records(results: Path) -> list[dict]:
-    out = json.loads((results / "parsed_form3.json").read_text())
+    # The JSON is named for its forms (the Form 3 corpus holds 9 Forms 4/5): the summary says which.
+    name = json.loads((results / "run_summary.json").read_text())["json_file"]
+    out = json.loads((results / name).read_text())
     for r in out:
         del r["source"]
     return out
@@ -104,6 +106,7 @@ def test_url_manifest_gives_the_local_results_and_rerun_fetches_nothing(form3, e
     summary = form3.summary(results)
     assert (summary["filings"], summary["parsed"], summary["not_processed"]) == (115, 115, 0)
     assert summary["error_types"] == {"http_error": 2}  # the corpus' 9 Forms 4/5 parse (parser 3)
+    assert summary["json_file"] == "parsed_form345.json"
     assert {f["source"]: f["error"] for f in failures(results) if f["error"] == "http_error"} == {
         m: "http_error" for m in missing
     }
