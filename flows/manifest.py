@@ -16,6 +16,10 @@ FILING_COLUMNS = ("path", "url", "filing", "file", "location", "filename")
 # Columns that may give its form type (``form3 manifest`` and data/make_sample.py write
 # ``form_type``): what failures.csv says of a filing that failed before its form was read.
 FORM_COLUMNS = ("form_type", "form", "document_type")
+# Columns that may give its filing date (EDGAR's indexes, ``form3 manifest``, ``form3 update``
+# and data/make_sample.py write ``date_filed``): the quarter a filing is published under in the
+# quarterly layout of ``results/`` (flows/outputs.py).
+DATE_COLUMNS = ("date_filed", "filing_date", "filed")
 
 
 class ManifestError(ValueError):
@@ -30,6 +34,7 @@ class FilingRef:
     source: str
     location: str
     form: str | None = None  # the manifest's form type column, if it has one
+    filed: str | None = None  # the manifest's filing date column, as written, if it has one
 
 
 @dataclass(slots=True, frozen=True)
@@ -74,7 +79,8 @@ def _read(path: Path, column: str | None, nrows: int | None) -> Manifest:
         elif column not in columns:
             raise ManifestError(f"manifest {path} has no column {column!r}")
         form_column = next((c for c in FORM_COLUMNS if c in columns and c != column), None)
-        usecols = [column] + ([form_column] if form_column else [])
+        date_column = next((c for c in DATE_COLUMNS if c in columns and c != column), None)
+        usecols = [column] + [c for c in (form_column, date_column) if c]
         frame = pd.read_csv(path, dtype=str, keep_default_na=False, usecols=usecols, nrows=nrows)
     except pd.errors.EmptyDataError:
         raise ManifestError(f"manifest {path} is empty") from None
@@ -88,9 +94,11 @@ def _read(path: Path, column: str | None, nrows: int | None) -> Manifest:
     base = path.parent
     real_dirs: dict[str, str] = {}
     forms = frame[form_column].str.strip() if form_column else None
+    dates = frame[date_column].str.strip() if date_column else None
     filings = [
         FilingRef(row=int(i) + 2, source=s, location=_resolve(base, s, real_dirs),  # +2: header, 1-based
-                  form=(forms[i] or None) if forms is not None else None)
+                  form=(forms[i] or None) if forms is not None else None,
+                  filed=(dates[i] or None) if dates is not None else None)
         for i, s in unique.items()
     ]
     return Manifest(path, column, filings, duplicates_dropped=len(sources) - len(unique))

@@ -32,7 +32,7 @@ import pyarrow.parquet as pq
 from flows.checkpoints import CheckpointStore
 from flows.cluster import ClusterProfile, check_api_reachable, get_profile
 from flows.manifest import FilingRef, check_manifest, check_url_sources, read_manifest
-from flows.outputs import recover, reusable_outputs
+from flows.outputs import SINGLE, quarter_of, recover, reusable_outputs
 from flows.settings import RunSettings
 from tasks.batch import Batch, Item, batch_key, file_identity, write_items
 from tasks.edgar_names import edgar_name, is_url
@@ -60,6 +60,7 @@ ROWS_SCHEMA = pa.schema([
     pa.field("done", pa.string()),  # records file holding the identity, when planned
     pa.field("batch", pa.int32()),  # the batch that will hold it, if it is to be parsed
     pa.field("form", pa.string()),  # the manifest's form type, if it names one
+    pa.field("filed", pa.string()),  # the manifest's filing date, if it gives one
 ])
 
 
@@ -178,7 +179,7 @@ def write_rows(path: Path, planned: list[Planned], done: dict[str, str], batch_o
         for column, value in zip(columns, (
             p.ref.row, p.ref.source, identity, p.error.kind if p.error else None,
             p.error.message if p.error else None, done.get(identity) if identity else None,
-            batch_of.get(identity) if identity else None, p.ref.form,
+            batch_of.get(identity) if identity else None, p.ref.form, p.ref.filed,
         ), strict=True):
             column.append(value)
     table = pa.table([pa.array(c, f.type) for c, f in zip(columns, ROWS_SCHEMA, strict=True)], schema=ROWS_SCHEMA)
@@ -198,11 +199,11 @@ class PlannedRows:
 def read_rows(path: Path) -> PlannedRows:
     table = pq.read_table(path)
     planned, done, batch_of = [], {}, {}
-    for row, source, identity, kind, message, key, batch, form in zip(
+    for row, source, identity, kind, message, key, batch, form, filed in zip(
         *(table.column(f.name).to_pylist() for f in ROWS_SCHEMA), strict=True
     ):
-        # Publishing uses only the row, the source, the form, the identity and the error.
-        planned.append(Planned(FilingRef(row, source, source, form), identity,
+        # Publishing uses only the row, the source, the form, the date, the identity and the error.
+        planned.append(Planned(FilingRef(row, source, source, form, filed), identity,
                                PlannedError(kind, message) if kind else None))
         if key is not None:
             done[identity] = key
@@ -211,10 +212,8 @@ def read_rows(path: Path) -> PlannedRows:
     return PlannedRows(planned, done, batch_of)
 
 
-def outputs_fingerprint(planned: list[Planned], done: dict[str, str], lost: dict[str, str]) -> str:
-    """A digest of everything the output files are made from: if it matches the last run's,
-    the files would come out byte-identical, so they need not be written again."""
-    digest = hashlib.sha256(f"parser {PARSER_VERSION}\n".encode())
+def _rows_fingerprint(planned: list[Planned], done: dict[str, str], lost: dict[str, str], header: str) -> str:
+    digest = hashlib.sha256(f"parser {PARSER_VERSION}\n{header}".encode())
     for p in planned:
         error = f"{p.error.kind}:{p.error.message}" if p.error else ""
         identity = p.identity or ""
@@ -222,6 +221,34 @@ def outputs_fingerprint(planned: list[Planned], done: dict[str, str], lost: dict
                 f"{lost.get(identity, '')}\t{p.ref.form or ''}\n")
         digest.update(line.encode())
     return digest.hexdigest()
+
+
+def by_quarter(planned: list[Planned]) -> dict[str, list[Planned]]:
+    """The rows of each partition of the quarterly layout (``flows.outputs.quarter_of``), in
+    manifest order, partitions in order."""
+    parts: dict[str, list[Planned]] = {}
+    for p in planned:
+        parts.setdefault(quarter_of(p.ref.filed), []).append(p)
+    return dict(sorted(parts.items()))
+
+
+def partition_fingerprints(planned: list[Planned], done: dict[str, str], lost: dict[str, str]) -> dict[str, str]:
+    """``outputs_fingerprint`` of each partition of the quarterly layout, by quarter."""
+    return {q: _rows_fingerprint(rows, done, lost, f"quarter {q}\n") for q, rows in by_quarter(planned).items()}
+
+
+def outputs_fingerprint(
+    planned: list[Planned], done: dict[str, str], lost: dict[str, str], layout: str = SINGLE,
+) -> str:
+    """A digest of everything the output files are made from: if it matches the last run's,
+    the files would come out byte-identical, so they need not be written again. In the
+    quarterly layout, a digest of its partitions' (``partition_fingerprints``)."""
+    if layout == SINGLE:
+        return _rows_fingerprint(planned, done, lost, "")
+    parts = partition_fingerprints(planned, done, lost)
+    return hashlib.sha256(
+        f"layout {layout}\n".encode() + "".join(f"{q} {fp}\n" for q, fp in parts.items()).encode()
+    ).hexdigest()
 
 
 @dataclass(slots=True, frozen=True)
@@ -297,8 +324,9 @@ def plan_run(settings: RunSettings, workers: int, logger: Any) -> Plan:
     if not batches:
         if recover(settings.results_dir):
             logger.warning("finished publishing the outputs a killed run left half-renamed")
-        fingerprint = outputs_fingerprint(planned, done, {})
-        reusable = reusable_outputs(settings.results_dir, fingerprint)
+        layout = settings.output_layout()
+        fingerprint = outputs_fingerprint(planned, done, {}, layout)
+        reusable = reusable_outputs(settings.results_dir, fingerprint, layout)
         plan = dataclasses.replace(plan, fingerprint=fingerprint, reusable_outputs=reusable)
         if reusable is not None:
             return plan

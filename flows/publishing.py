@@ -24,13 +24,17 @@ import pyarrow.compute as pc
 from flows.checkpoints import CheckpointStore
 from flows.execution import Extracted
 from flows.outputs import (
-    README_NAME, SUMMARY_NAME, ResultsWriter, output_names, output_sizes, publish_set,
-    recover, reusable_outputs,
+    FAILURES_NAME, JOURNAL_NAME, JSON_DIR, QUARTERLY, README_NAME, SINGLE, SUMMARY_NAME, Layout, OutputFiles,
+    ResultsWriter, output_names, output_sizes, publish_set, read_failure_rows, recover,
+    reusable_outputs, write_failures,
 )
-from flows.planning import Plan, Planned, outputs_fingerprint, read_rows
+from flows.planning import (
+    Plan, Planned, by_quarter, outputs_fingerprint, partition_fingerprints, read_rows,
+)
 from flows.results_readme import render as render_readme
 from flows.settings import RunSettings, default_store_dir
 from tasks.edgar_names import accession_from_name
+from tasks.files import temp_beside
 from tasks.tables import SCHEMAS, TABLE_COLUMNS
 from tasks.version import PARSER_VERSION
 
@@ -94,6 +98,12 @@ class FormCounts:
     def add_failed(self, form: str | None) -> None:
         self.failed[form or self.UNKNOWN] += 1
 
+    def add_summary(self, summary: dict[str, dict[str, int]]) -> None:
+        """Add the counts of another ``summary()`` (a partition kept from the last set)."""
+        for form, counts in summary.items():
+            self.succeeded[form] += counts["succeeded"]
+            self.failed[form] += counts["failed"]
+
     def summary(self) -> dict[str, dict[str, int]]:
         """``{form: {"filings", "succeeded", "failed"}}``, most filings first."""
         totals = self.succeeded + self.failed
@@ -111,6 +121,95 @@ def _document_types(records: pa.Table) -> list[str | None]:
     return types
 
 
+class Tally:
+    """What publishing counts of the rows it writes (all of them, or one partition's)."""
+
+    def __init__(self) -> None:
+        self.filings = 0
+        self.succeeded = 0
+        self.failed = 0
+        self.errors: Counter[str] = Counter()
+        self.forms = FormCounts()
+        self.not_processed = 0
+
+    def add(self, facts: dict[str, Any]) -> None:
+        """Add another tally's ``facts()`` (a partition kept from the last set)."""
+        self.filings += facts["filings"]
+        self.succeeded += facts["succeeded"]
+        self.failed += facts["failed"]
+        self.errors.update(facts["error_types"])
+        self.forms.add_summary(facts["forms"])
+        self.not_processed += facts["not_processed"]
+
+    def facts(self) -> dict[str, Any]:
+        return {
+            "filings": self.filings,
+            "succeeded": self.succeeded,
+            "failed": self.failed,
+            "data_errors": sum(self.errors.values()),
+            "not_processed": self.not_processed,
+            "error_types": dict(self.errors.most_common()),
+            "forms": self.forms.summary(),
+        }
+
+
+def _write_rows(
+    writer: ResultsWriter, planned: list[Planned], done: dict[str, str], store: CheckpointStore,
+    lost: dict[str, str], tally: Tally,
+) -> None:
+    """Every row's outcome into ``writer``, in the given (manifest) order, ``CHUNK_FILINGS`` at
+    a time: its record, or its failure."""
+    tally.filings += len(planned)
+    for chunk in _chunks(planned, CHUNK_FILINGS):
+        failures: list[tuple[int, str, str, str, str | None]] = []
+        chosen: list[tuple[str, Planned]] = []
+        for p in chunk:
+            if p.error is not None:
+                failures.append((p.ref.row, p.ref.source, p.error.kind, p.error.message, p.ref.form))
+                continue
+            key = done.get(p.identity) if p.identity else None
+            if key is None:
+                why = lost.get(p.identity or "", "not processed")
+                failures.append((p.ref.row, p.ref.source, "not_processed", why, p.ref.form))
+                continue
+            chosen.append((key, p))
+        if chosen:
+            records = _records_of(chosen, store)
+            kinds = records.column("error_kind").to_pylist()
+            messages = records.column("error_message").to_pylist()
+            filed = records.column("form_type").to_pylist()  # null in batches before it
+            ok = []
+            for (_, p), kind, message, form in zip(chosen, kinds, messages, filed, strict=True):
+                if kind is None:
+                    ok.append(p)
+                else:
+                    failures.append((p.ref.row, p.ref.source, kind, message, form or p.ref.form))
+            records = records.filter(pc.is_null(records.column("error_kind")))
+            tally.forms.add_succeeded(_document_types(records))
+            sources = [p.ref.source for p in ok]
+            accessions = [
+                a if a is not None else accession_from_name(s)
+                for a, s in zip(records.column("accession_number").to_pylist(), sources, strict=True)
+            ]
+            lines = [
+                '{"source": ' + json.dumps(s, ensure_ascii=False) + ', "accession_number": '
+                + json.dumps(a) + ", " + tail
+                for s, a, tail in zip(sources, accessions, records.column("json_tail").to_pylist(), strict=True)
+            ]
+            acc_array, src_array = pa.array(accessions, pa.string()), pa.array(sources, pa.string())
+            tables = {name: _table_rows(records, name, acc_array, src_array) for name in TABLE_COLUMNS}
+            writer.add_records(lines, tables)
+            tally.succeeded += len(lines)
+        for failure in sorted(failures, key=lambda f: f[0]):
+            writer.add_failure(*failure)
+            tally.forms.add_failed(failure[4])
+            tally.failed += 1
+            if failure[2] == "not_processed":
+                tally.not_processed += 1
+            else:
+                tally.errors[failure[2]] += 1
+
+
 # Makes the summary and README texts from the facts ``publish`` counted, the set's files and
 # their rows (``flows.outputs.Documenter``, with the facts first).
 Documents = Callable[[dict[str, Any], dict[str, Path], dict[str, int]], dict[str, str]]
@@ -123,72 +222,22 @@ def publish(
     store: CheckpointStore,
     lost: dict[str, str],
     documents: Documents,
+    layout: Layout = SINGLE,
 ) -> dict[str, Any]:
-    """Write every row's outcome into the results files and publish them with ``documents``;
-    return the facts about them that go into the run summary."""
+    """Write every row's outcome into the results files of ``layout`` and publish them with
+    ``documents``; return the facts about them that go into the run summary."""
+    if layout == QUARTERLY:
+        return _publish_quarterly(results_dir, planned, done, store, lost, documents)
     writer = ResultsWriter(results_dir)
-    errors: Counter[str] = Counter()
-    forms = FormCounts()
-    not_processed = 0
+    tally = Tally()
     try:
-        for chunk in _chunks(planned, CHUNK_FILINGS):
-            failures: list[tuple[int, str, str, str, str | None]] = []
-            chosen: list[tuple[str, Planned]] = []
-            for p in chunk:
-                if p.error is not None:
-                    failures.append((p.ref.row, p.ref.source, p.error.kind, p.error.message, p.ref.form))
-                    continue
-                key = done.get(p.identity) if p.identity else None
-                if key is None:
-                    why = lost.get(p.identity or "", "not processed")
-                    failures.append((p.ref.row, p.ref.source, "not_processed", why, p.ref.form))
-                    continue
-                chosen.append((key, p))
-            if chosen:
-                records = _records_of(chosen, store)
-                kinds = records.column("error_kind").to_pylist()
-                messages = records.column("error_message").to_pylist()
-                filed = records.column("form_type").to_pylist()  # null in batches before it
-                ok = []
-                for (_, p), kind, message, form in zip(chosen, kinds, messages, filed, strict=True):
-                    if kind is None:
-                        ok.append(p)
-                    else:
-                        failures.append((p.ref.row, p.ref.source, kind, message, form or p.ref.form))
-                records = records.filter(pc.is_null(records.column("error_kind")))
-                forms.add_succeeded(_document_types(records))
-                sources = [p.ref.source for p in ok]
-                accessions = [
-                    a if a is not None else accession_from_name(s)
-                    for a, s in zip(records.column("accession_number").to_pylist(), sources, strict=True)
-                ]
-                lines = [
-                    '{"source": ' + json.dumps(s, ensure_ascii=False) + ', "accession_number": '
-                    + json.dumps(a) + ", " + tail
-                    for s, a, tail in zip(sources, accessions, records.column("json_tail").to_pylist(), strict=True)
-                ]
-                acc_array, src_array = pa.array(accessions, pa.string()), pa.array(sources, pa.string())
-                tables = {name: _table_rows(records, name, acc_array, src_array) for name in TABLE_COLUMNS}
-                writer.add_records(lines, tables)
-            for failure in sorted(failures, key=lambda f: f[0]):
-                writer.add_failure(*failure)
-                forms.add_failed(failure[4])
-                if failure[2] == "not_processed":
-                    not_processed += 1
-                else:
-                    errors[failure[2]] += 1
-        writer.name_json(forms.succeeded)
-        summary = {
-            "filings": len(planned),
-            "succeeded": writer.records,
-            "failed": writer.failures,
-            "data_errors": sum(errors.values()),
-            "not_processed": not_processed,
-            "error_types": dict(errors.most_common()),
-            "forms": forms.summary(),
+        _write_rows(writer, planned, done, store, lost, tally)
+        writer.name_json(tally.forms.succeeded)
+        summary = tally.facts() | {
             "json_file": writer.json_name,
             "results_dir": str(results_dir),
             "checkpoint_dir": str(store.directory),
+            "layout": SINGLE,
         }
         writer.commit(lambda files, rows: documents(summary, files, rows))
     except BaseException:
@@ -197,16 +246,113 @@ def publish(
     return summary
 
 
-def publish_files(results_dir: Path, paths: list[Path], batch_size: int = 2000) -> dict[str, Any]:
+def _kept_partitions(results_dir: Path, fingerprints: dict[str, str]) -> dict[str, dict[str, Any]]:
+    """The partitions of the last (quarterly) set that are made from exactly these inputs and
+    whose files are all still there, untouched in size: their facts, by quarter."""
+    try:
+        previous = json.loads((results_dir / SUMMARY_NAME).read_text())
+    except (OSError, ValueError):
+        return {}
+    if previous.get("layout") != QUARTERLY:
+        return {}
+    sizes, rows = previous.get("output_bytes") or {}, previous.get("rows_by_file") or {}
+    kept = {}
+    for quarter, facts in (previous.get("partitions") or {}).items():
+        names = OutputFiles.partition(quarter).names()
+        if fingerprints.get(quarter) != facts.get("fingerprint") or not all(n in rows for n in names):
+            continue
+        if all(sizes.get(n) == _size(results_dir / n) for n in names):
+            kept[quarter] = facts | {"rows_by_file": {n: rows[n] for n in names}}
+    return kept
+
+
+def _size(path: Path) -> int | None:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return None
+
+
+def _publish_quarterly(
+    results_dir: Path,
+    planned: list[Planned],
+    done: dict[str, str],
+    store: CheckpointStore,
+    lost: dict[str, str],
+    documents: Documents,
+) -> dict[str, Any]:
+    """``publish`` in the quarterly layout: only the partitions whose inputs changed are
+    written (see ``flows.outputs``); ``failures.csv`` is the kept partitions' rows of the last
+    one with the written partitions' rows, in manifest order."""
+    parts = by_quarter(planned)
+    fingerprints = partition_fingerprints(planned, done, lost)
+    kept = _kept_partitions(results_dir, fingerprints)
+    total = Tally()
+    files: dict[str, Path] = {}
+    rows: dict[str, int] = {}
+    partitions: dict[str, dict[str, Any]] = {}
+    failures: list[tuple[int, str, str, str, str]] = []
+    writer: ResultsWriter | None = None
+    try:
+        for quarter, part in parts.items():
+            if quarter in kept:
+                facts = kept[quarter]
+                files |= {n: results_dir / n for n in facts["rows_by_file"]}
+                rows |= facts["rows_by_file"]
+            else:
+                writer = ResultsWriter(results_dir, OutputFiles.partition(quarter))
+                tally = Tally()
+                _write_rows(writer, part, done, store, lost, tally)
+                written, written_rows = writer.finish()
+                failures += writer.failure_rows
+                writer = None
+                files |= written
+                rows |= written_rows
+                facts = tally.facts()
+            partitions[quarter] = {k: v for k, v in facts.items() if k != "rows_by_file"} | {
+                "fingerprint": fingerprints[quarter]}
+            total.add(facts)
+        previous = read_failure_rows(results_dir / FAILURES_NAME)
+        rows_failed = {f[0] for f in previous}
+        quarter_of_row = {p.ref.row: q for q in kept for p in parts[q] if p.ref.row in rows_failed}
+        failures += [f for f in previous if f[0] in quarter_of_row]
+        files[FAILURES_NAME] = temp_beside(results_dir / FAILURES_NAME)
+        rows[FAILURES_NAME] = write_failures(files[FAILURES_NAME], sorted(failures, key=lambda f: f[0]))
+        summary = total.facts() | {
+            "json_file": f"{JSON_DIR}/",
+            "results_dir": str(results_dir),
+            "checkpoint_dir": str(store.directory),
+            "layout": QUARTERLY,
+            "partitions": partitions,
+            "partitions_written": sorted(set(parts) - set(kept)),
+        }
+        publish_set(results_dir, files, rows, lambda fs, rs: documents(summary, fs, rs))
+    except BaseException:
+        if writer is not None:
+            writer.abort()
+        if not (results_dir / JOURNAL_NAME).exists():  # else the set is committed: recover finishes it
+            for name, path in files.items():
+                if path != results_dir / name:
+                    path.unlink(missing_ok=True)
+        raise
+    return summary
+
+
+def publish_files(
+    results_dir: Path, paths: list[Path], batch_size: int = 2000, layout: Layout = SINGLE,
+    dates: list[str | None] | None = None,
+) -> dict[str, Any]:
     """Parse local files in this process and publish them as a run would, without Prefect or
-    Dask: the same batches, checkpoint files and publishing code (for tests and benchmarks)."""
+    Dask: the same batches, checkpoint files and publishing code (for tests and benchmarks).
+    ``dates``: each file's manifest ``date_filed``."""
     from flows.manifest import FilingRef
     from flows.planning import identify_all, make_batches, pending_work
     from tasks.batch import extract_items
     from tasks.reading import DEFAULT_MAX_BYTES
 
     store = CheckpointStore(default_store_dir(results_dir))
-    refs = [FilingRef(i + 2, str(p), str(p)) for i, p in enumerate(paths)]
+    dates = dates or [None] * len(paths)
+    refs = [FilingRef(i + 2, str(p), str(p), None, d) for i, (p, d) in enumerate(zip(paths, dates, strict=True))]
     planned = identify_all(refs, DEFAULT_MAX_BYTES)
     done = store.load_index()
     pending, rows = pending_work(planned, done)
@@ -221,8 +367,9 @@ def publish_files(results_dir: Path, paths: list[Path], batch_size: int = 2000) 
         lost.update(io_errors)
     items_path.unlink(missing_ok=True)
     return publish(results_dir, planned, done, store, lost, lambda facts, files, rows: {
-        SUMMARY_NAME: json.dumps(facts | {"rows_by_file": rows}, indent=2) + "\n",
-    })
+        SUMMARY_NAME: json.dumps(facts | {"rows_by_file": rows, "output_bytes": output_sizes(results_dir, files)},
+                                 indent=2) + "\n",
+    }, layout)
 
 
 def publish_outputs(
@@ -233,7 +380,7 @@ def publish_outputs(
     ``README.md`` and ``SHA256SUMS`` as one set (``flows.outputs``). ``run`` holds what only
     the flow process knows (``run_summary``). Returns the summary as published."""
     started = time.monotonic()
-    results_dir = settings.results_dir
+    results_dir, layout = settings.results_dir, settings.output_layout()
     if recover(results_dir):
         logger.warning("finished publishing the outputs a killed run left half-renamed")
     summary: dict[str, Any] = {}
@@ -274,20 +421,22 @@ def publish_outputs(
                 parsed_ids.update(finished)
             else:
                 cache_hits += len(finished)
-        fingerprint = outputs_fingerprint(rows.planned, done, lost)
+        fingerprint = outputs_fingerprint(rows.planned, done, lost, layout)
         parsed = sum(1 for p in rows.planned if p.identity in parsed_ids)
         counts = {
             "parsed": parsed,
             "cached": sum(1 for p in rows.planned if p.identity in done) - parsed,
             "cache_hits_in_run": cache_hits,
         }
-        outputs = reusable_outputs(results_dir, fingerprint)
+        outputs = reusable_outputs(results_dir, fingerprint, layout)
         if outputs is None:
-            publish(results_dir, rows.planned, done, store, lost, documents)
+            publish(results_dir, rows.planned, done, store, lost, documents, layout)
             return summary
     logger.info("outputs in %s are up to date: not rewritten", results_dir)
+    if layout == QUARTERLY:
+        outputs = outputs | {"partitions_written": []}
     publish_set(
-        results_dir, {n: results_dir / n for n in output_names(results_dir)}, outputs["rows_by_file"],
+        results_dir, {n: results_dir / n for n in output_names(results_dir, layout)}, outputs["rows_by_file"],
         lambda files, rows: documents(outputs, files, rows),
     )
     return summary

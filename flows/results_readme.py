@@ -10,13 +10,17 @@ describes files that are not there.
 
 from __future__ import annotations
 
+import re
 import shlex
 import sys
 from fnmatch import fnmatch
 from pathlib import Path
 from typing import Any
 
-from flows.outputs import FAILURES_NAME, JSON_NAME, JSON_PATTERN, SEC_DIR, SUMMARY_NAME, SUMS_NAME
+from flows.outputs import (
+    FAILURES_NAME, JSON_DIR, JSON_NAME, JSON_PATTERN, PARTITION_KEY, QUARTERLY, SEC_DIR, SUMMARY_NAME,
+    SUMS_NAME,
+)
 from flows.settings import REPO_ROOT, RunSettings, logs_dir
 from flows.settings_sources import source_of
 from tasks.tables import EXTENSION_FILES, SEC_FILES
@@ -41,12 +45,30 @@ _TABLE_HOLDS = {
 }
 
 
+def _by_kind(rows_by_file: dict[str, int]) -> dict[str, int]:
+    """Rows per output of the quarterly layout, its partitions' files summed under one name
+    with ``*`` for the quarter (``sec/*/SUBMISSION.tsv``); other names as they are."""
+    kinds: dict[str, int] = {}
+    for name, rows in rows_by_file.items():
+        parts = name.split("/")
+        if parts[0] == JSON_DIR and len(parts) == 2:
+            name = f"{JSON_DIR}/*.json"
+        elif parts[0] == SEC_DIR and len(parts) == 3:
+            name = f"{SEC_DIR}/*/{parts[2]}"
+        elif len(parts) == 3 and parts[1].startswith(f"{PARTITION_KEY}="):
+            name = f"{parts[0]}/{PARTITION_KEY}=*/{parts[2]}"
+        kinds[name] = kinds.get(name, 0) + rows
+    return kinds
+
+
 def _what(name: str) -> str:
-    """The line saying what one output file holds."""
+    """The line saying what one output file (or one kind of partition file) holds."""
     if name in _HOLDS:
         return _HOLDS[name]
-    if fnmatch(name, JSON_PATTERN):  # parsed_form345.json, …: named for the forms it holds
+    if fnmatch(name, JSON_PATTERN) or name.startswith(f"{JSON_DIR}/"):  # named for its forms or quarter
         return _HOLDS[JSON_NAME]
+    name = re.sub(rf"^{SEC_DIR}/[^/]+/", f"{SEC_DIR}/", name)  # a quarter's SEC file
+    name = re.sub(rf"/{PARTITION_KEY}=[^/]+/.*$", ".parquet", name)  # a quarter's table file
     table = name.removesuffix(".parquet")
     if table in SEC_FILES:
         return _TABLE_HOLDS.get(table, f"the `{table}` table")
@@ -143,7 +165,17 @@ def render(summary: dict[str, Any], host: str) -> str:
         "| file | rows | holds |",
         "|---|---:|---|",
     ]
-    for name, rows in (summary.get("rows_by_file") or {}).items():
+    partitions = summary.get("partitions") or {}
+    if summary.get("layout") == QUARTERLY:
+        written = summary.get("partitions_written") or []
+        lines[-4:-4] = [
+            f"Quarterly layout: every output but `{FAILURES_NAME}` in one partition per quarter of"
+            f" filing date ({', '.join(partitions) or 'none'}); this run wrote "
+            f"{', '.join(written) if written else 'none'} and kept the others. Rows below are summed"
+            f" over the quarters (`*`). Each quarter's counts are in `{SUMMARY_NAME}` (`partitions`).",
+            "",
+        ]
+    for name, rows in _by_kind(summary.get("rows_by_file") or {}).items():
         lines.append(f"| `{name}` | {rows:,} | {_what(name)} |")
     lines += [
         f"| `{SUMMARY_NAME}` | | this run's facts for programs (counts, settings, timings) |",

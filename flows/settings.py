@@ -18,6 +18,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from flows.outputs import SINGLE, Layout, published_layout
 from flows.settings_sources import Source
 from tasks.daily_index import EDGAR_TIME_ZONE
 from tasks.edgar_index import DEFAULT_FORMS, DEFAULT_PREFIX, FORM_GROUPS, EdgarIndexError, parse_forms
@@ -125,8 +126,20 @@ class RunSettings(BaseModel):
     fetch_backoff: Annotated[float, Source("--fetch-backoff", "FORM3_FETCH_BACKOFF", "SECONDS")] = Field(
         _FETCH.backoff, ge=0, description="first HTTP retry's delay, doubling",
     )
+    layout: Annotated[Layout | None, Source("--layout", "FORM3_LAYOUT")] = Field(
+        None, description="results/ as one file per output (single), or every output partitioned "
+        "by the quarter of the manifest's date_filed and rewritten only where it changed "
+        "(quarterly; docs/results.md)",
+        json_schema_extra={"default_help": "the layout of the results already there, else single "
+                           "(quarterly for form3 update)"},
+    )
 
     _resolve_paths = field_validator("manifest", "results_dir", "store_dir", "mirror")(_absolute)
+
+    def output_layout(self, new: Layout = SINGLE) -> Layout:
+        """The layout to publish in: the one asked for, else the one of the results already
+        there (a plain rerun keeps it), else ``new``."""
+        return self.layout or published_layout(self.results_dir) or new
 
     @property
     def checkpoint_dir(self) -> Path:

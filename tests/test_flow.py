@@ -27,11 +27,11 @@ def _digests(results: Path) -> dict[str, str]:
     return {n: hashlib.sha256((results / n).read_bytes()).hexdigest() for n in output_names(results)}
 
 
-def assert_same_outputs(results: Path, reference: Path) -> None:
+def assert_same_outputs(results: Path, reference: Path, layout: str = "single") -> None:
     """Every output equal: byte for byte, Parquet tables by content (their row groups follow
     the order batches finished in). The same files: the JSON's name says which forms it holds."""
-    assert output_names(results) == output_names(reference)
-    for name in output_names(results):
+    assert output_names(results, layout) == output_names(reference, layout)
+    for name in output_names(results, layout):
         if name.endswith(".parquet"):
             pd.testing.assert_frame_equal(pd.read_parquet(results / name), pd.read_parquet(reference / name))
         else:
