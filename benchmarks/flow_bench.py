@@ -145,11 +145,11 @@ def _sample_children(pid: int, last: dict[int, int]) -> None:
             pass
 
 
-def timed_run(manifest: Path, results: Path, env: dict[str, str]) -> Run:
-    """One ``form3 run``, with its process's peak RSS, bytes read and CPU time."""
+def timed_run(manifest: Path, results: Path, env: dict[str, str], *flags: str) -> Run:
+    """One ``form3 run`` (with ``flags``), with its process's peak RSS, bytes read and CPU time."""
     start = time.perf_counter()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "flows.cli", "run", str(manifest), "--results", str(results)],
+        [sys.executable, "-m", "flows.cli", "run", str(manifest), "--results", str(results), *flags],
         cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
     )
     err: list[str] = []

@@ -52,10 +52,6 @@ FAILURE_COLUMNS = ("row", "source", "error", "message", "form_type")
 JSON_PATTERN = "parsed_form*.json"
 
 SEC_DIR = "sec"  # the SEC data sets' layout (tasks/sec_tsv.py), made from the Parquet tables
-OUTPUT_NAMES = (
-    (JSON_NAME, FAILURES_NAME) + tuple(f"{t}.parquet" for t in TABLE_COLUMNS)
-    + tuple(f"{SEC_DIR}/{n}" for n in sec_file_names())
-)
 # Counts that describe the output files, carried over when they are reused unchanged.
 _OUTPUT_FACTS = (
     "filings", "succeeded", "failed", "data_errors", "not_processed", "error_types", "forms", "json_file",
@@ -104,6 +100,9 @@ class OutputFiles:
 
     def names(self) -> tuple[str, ...]:
         return (self.json, *((self.failures,) if self.failures else ()), *self.tables.values(), *self.sec.values())
+
+
+OUTPUT_NAMES = OutputFiles.single().names()  # a Form 3 run's set (the JSON is named for its forms)
 
 
 def json_name(forms: Iterable[str]) -> str:

@@ -32,7 +32,7 @@ import pyarrow.parquet as pq
 from flows.checkpoints import CheckpointStore
 from flows.cluster import ClusterProfile, check_api_reachable, get_profile
 from flows.manifest import FilingRef, check_manifest, check_url_sources, read_manifest
-from flows.outputs import SINGLE, quarter_of, recover, reusable_outputs
+from flows.outputs import QUARTERLY, SINGLE, quarter_of, recover, reusable_outputs
 from flows.settings import RunSettings
 from tasks.batch import Batch, Item, batch_key, file_identity, write_items
 from tasks.edgar_names import edgar_name, is_url
@@ -223,18 +223,34 @@ def _rows_fingerprint(planned: list[Planned], done: dict[str, str], lost: dict[s
     return digest.hexdigest()
 
 
-def by_quarter(planned: list[Planned]) -> dict[str, list[Planned]]:
+@dataclass(slots=True, frozen=True)
+class Partitions:
     """The rows of each partition of the quarterly layout (``flows.outputs.quarter_of``), in
-    manifest order, partitions in order."""
-    parts: dict[str, list[Planned]] = {}
+    manifest order, partitions in order, and the fingerprint of each one's inputs."""
+
+    rows: dict[str, list[Planned]]
+    fingerprints: dict[str, str]
+
+    @property
+    def fingerprint(self) -> str:
+        """``outputs_fingerprint`` of the whole quarterly set."""
+        return hashlib.sha256(
+            f"layout {QUARTERLY}\n".encode()
+            + "".join(f"{q} {fp}\n" for q, fp in self.fingerprints.items()).encode()
+        ).hexdigest()
+
+
+def partitions(planned: list[Planned], done: dict[str, str], lost: dict[str, str]) -> Partitions:
+    """``planned`` split by filing quarter, with each partition's fingerprint."""
+    rows: dict[str, list[Planned]] = {}
+    quarters: dict[str | None, str] = {}  # a few thousand dates for a million rows
     for p in planned:
-        parts.setdefault(quarter_of(p.ref.filed), []).append(p)
-    return dict(sorted(parts.items()))
-
-
-def partition_fingerprints(planned: list[Planned], done: dict[str, str], lost: dict[str, str]) -> dict[str, str]:
-    """``outputs_fingerprint`` of each partition of the quarterly layout, by quarter."""
-    return {q: _rows_fingerprint(rows, done, lost, f"quarter {q}\n") for q, rows in by_quarter(planned).items()}
+        quarter = quarters.get(p.ref.filed)
+        if quarter is None:
+            quarter = quarters[p.ref.filed] = quarter_of(p.ref.filed)
+        rows.setdefault(quarter, []).append(p)
+    rows = dict(sorted(rows.items()))
+    return Partitions(rows, {q: _rows_fingerprint(r, done, lost, f"quarter {q}\n") for q, r in rows.items()})
 
 
 def outputs_fingerprint(
@@ -242,13 +258,10 @@ def outputs_fingerprint(
 ) -> str:
     """A digest of everything the output files are made from: if it matches the last run's,
     the files would come out byte-identical, so they need not be written again. In the
-    quarterly layout, a digest of its partitions' (``partition_fingerprints``)."""
+    quarterly layout, a digest of its partitions' (``Partitions.fingerprint``)."""
     if layout == SINGLE:
         return _rows_fingerprint(planned, done, lost, "")
-    parts = partition_fingerprints(planned, done, lost)
-    return hashlib.sha256(
-        f"layout {layout}\n".encode() + "".join(f"{q} {fp}\n" for q, fp in parts.items()).encode()
-    ).hexdigest()
+    return partitions(planned, done, lost).fingerprint
 
 
 @dataclass(slots=True, frozen=True)

@@ -29,7 +29,7 @@ from flows.outputs import (
     reusable_outputs, write_failures,
 )
 from flows.planning import (
-    Plan, Planned, by_quarter, outputs_fingerprint, partition_fingerprints, read_rows,
+    Partitions, Plan, Planned, outputs_fingerprint, partitions, read_rows,
 )
 from flows.results_readme import render as render_readme
 from flows.settings import RunSettings, default_store_dir
@@ -223,11 +223,14 @@ def publish(
     lost: dict[str, str],
     documents: Documents,
     layout: Layout = SINGLE,
+    parts: Partitions | None = None,
 ) -> dict[str, Any]:
     """Write every row's outcome into the results files of ``layout`` and publish them with
-    ``documents``; return the facts about them that go into the run summary."""
+    ``documents``; return the facts about them that go into the run summary. ``parts``: the
+    quarterly layout's ``partitions`` of ``planned``, if the caller has them already."""
     if layout == QUARTERLY:
-        return _publish_quarterly(results_dir, planned, done, store, lost, documents)
+        parts = parts or partitions(planned, done, lost)
+        return _publish_quarterly(results_dir, parts, done, store, lost, documents)
     writer = ResultsWriter(results_dir)
     tally = Tally()
     try:
@@ -275,7 +278,7 @@ def _size(path: Path) -> int | None:
 
 def _publish_quarterly(
     results_dir: Path,
-    planned: list[Planned],
+    parts: Partitions,
     done: dict[str, str],
     store: CheckpointStore,
     lost: dict[str, str],
@@ -284,8 +287,7 @@ def _publish_quarterly(
     """``publish`` in the quarterly layout: only the partitions whose inputs changed are
     written (see ``flows.outputs``); ``failures.csv`` is the kept partitions' rows of the last
     one with the written partitions' rows, in manifest order."""
-    parts = by_quarter(planned)
-    fingerprints = partition_fingerprints(planned, done, lost)
+    fingerprints = parts.fingerprints
     kept = _kept_partitions(results_dir, fingerprints)
     total = Tally()
     files: dict[str, Path] = {}
@@ -294,7 +296,7 @@ def _publish_quarterly(
     failures: list[tuple[int, str, str, str, str]] = []
     writer: ResultsWriter | None = None
     try:
-        for quarter, part in parts.items():
+        for quarter, part in parts.rows.items():
             if quarter in kept:
                 facts = kept[quarter]
                 files |= {n: results_dir / n for n in facts["rows_by_file"]}
@@ -314,7 +316,7 @@ def _publish_quarterly(
             total.add(facts)
         previous = read_failure_rows(results_dir / FAILURES_NAME)
         rows_failed = {f[0] for f in previous}
-        quarter_of_row = {p.ref.row: q for q in kept for p in parts[q] if p.ref.row in rows_failed}
+        quarter_of_row = {p.ref.row: q for q in kept for p in parts.rows[q] if p.ref.row in rows_failed}
         failures += [f for f in previous if f[0] in quarter_of_row]
         files[FAILURES_NAME] = temp_beside(results_dir / FAILURES_NAME)
         rows[FAILURES_NAME] = write_failures(files[FAILURES_NAME], sorted(failures, key=lambda f: f[0]))
@@ -324,7 +326,7 @@ def _publish_quarterly(
             "checkpoint_dir": str(store.directory),
             "layout": QUARTERLY,
             "partitions": partitions,
-            "partitions_written": sorted(set(parts) - set(kept)),
+            "partitions_written": sorted(set(parts.rows) - set(kept)),
         }
         publish_set(results_dir, files, rows, lambda fs, rs: documents(summary, fs, rs))
     except BaseException:
@@ -421,7 +423,8 @@ def publish_outputs(
                 parsed_ids.update(finished)
             else:
                 cache_hits += len(finished)
-        fingerprint = outputs_fingerprint(rows.planned, done, lost, layout)
+        parts = partitions(rows.planned, done, lost) if layout == QUARTERLY else None
+        fingerprint = parts.fingerprint if parts else outputs_fingerprint(rows.planned, done, lost, layout)
         parsed = sum(1 for p in rows.planned if p.identity in parsed_ids)
         counts = {
             "parsed": parsed,
@@ -430,7 +433,7 @@ def publish_outputs(
         }
         outputs = reusable_outputs(results_dir, fingerprint, layout)
         if outputs is None:
-            publish(results_dir, rows.planned, done, store, lost, documents, layout)
+            publish(results_dir, rows.planned, done, store, lost, documents, layout, parts)
             return summary
     logger.info("outputs in %s are up to date: not rewritten", results_dir)
     if layout == QUARTERLY:

@@ -57,7 +57,8 @@ def edgar_name(url: str) -> EdgarName | None:
     an S3 key ``0001000045-24-000001.txt``) or, for a document of a filing, in EDGAR's folder
     (``…/000100004524000001/form3.xml``). The CIK is the one after ``edgar/data/``, else the
     accession's first ten digits (the filer's)."""
-    segments = [s for s in urlsplit(url).path.split("/") if s]
+    path = urlsplit(url).path if is_url(url) else url  # a local path has no query or fragment
+    segments = [s for s in path.split("/") if s]
     if not segments or not _SAFE_NAME.fullmatch(segments[-1]):
         return None
     name = segments[-1]
