@@ -289,11 +289,18 @@ def _publish_quarterly(
     one with the written partitions' rows, in manifest order."""
     fingerprints = parts.fingerprints
     kept = _kept_partitions(results_dir, fingerprints)
+    # The kept partitions' rows of the last failures.csv (a partition whose rows there are not
+    # all found is written again).
+    previous = read_failure_rows(results_dir / FAILURES_NAME)
+    rows_failed = {f[0] for f in previous}
+    quarter_of_row = {p.ref.row: q for q in kept for p in parts.rows[q] if p.ref.row in rows_failed}
+    found = Counter(quarter_of_row[f[0]] for f in previous if f[0] in quarter_of_row)
+    kept = {q: facts for q, facts in kept.items() if found[q] == facts["failed"]}
+    failures = [f for f in previous if quarter_of_row.get(f[0]) in kept]
     total = Tally()
     files: dict[str, Path] = {}
     rows: dict[str, int] = {}
     partitions: dict[str, dict[str, Any]] = {}
-    failures: list[tuple[int, str, str, str, str]] = []
     writer: ResultsWriter | None = None
     try:
         for quarter, part in parts.rows.items():
@@ -314,10 +321,6 @@ def _publish_quarterly(
             partitions[quarter] = {k: v for k, v in facts.items() if k != "rows_by_file"} | {
                 "fingerprint": fingerprints[quarter]}
             total.add(facts)
-        previous = read_failure_rows(results_dir / FAILURES_NAME)
-        rows_failed = {f[0] for f in previous}
-        quarter_of_row = {p.ref.row: q for q in kept for p in parts.rows[q] if p.ref.row in rows_failed}
-        failures += [f for f in previous if f[0] in quarter_of_row]
         files[FAILURES_NAME] = temp_beside(results_dir / FAILURES_NAME)
         rows[FAILURES_NAME] = write_failures(files[FAILURES_NAME], sorted(failures, key=lambda f: f[0]))
         summary = total.facts() | {

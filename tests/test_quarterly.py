@@ -155,3 +155,18 @@ def test_a_publication_killed_among_its_renames_is_finished_by_recover(tmp_path:
     assert sums.returncode == 0, sums.stdout + sums.stderr
     assert json.loads((results / SUMMARY_NAME).read_text())["succeeded"] == 60
     assert not [n for n in _files(results) if n.endswith(".tmp")]
+
+
+def test_a_kept_quarter_whose_failures_are_lost_is_written_again(tmp_path: Path) -> None:
+    """failures.csv is one file for all quarters, kept by row: if a kept quarter's rows are not
+    all in it (edited by hand), that quarter is written again rather than published without them."""
+    paths, dates = _filings()
+    results = tmp_path / "results"
+    publish_files(results, paths[:40], batch_size=7, layout="quarterly", dates=dates[:40])
+    lines = (results / FAILURES_NAME).read_text().splitlines(keepends=True)
+    assert [line.split(",", 1)[0] for line in lines] == ["row", "32"]  # Q2's missing file
+    (results / FAILURES_NAME).write_text(lines[0])
+
+    again = publish_files(results, paths[:40], batch_size=7, layout="quarterly", dates=dates[:40])
+    assert again["partitions_written"] == ["2024q2"]
+    assert (results / FAILURES_NAME).read_text().splitlines(keepends=True) == lines
