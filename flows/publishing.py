@@ -437,6 +437,10 @@ def publish_outputs(
         outputs = reusable_outputs(results_dir, fingerprint, layout)
         if outputs is None:
             publish(results_dir, rows.planned, done, store, lost, documents, layout, parts)
+            if parts is not None:
+                written = summary["partitions_written"]
+                logger.info("quarterly layout: wrote %d of %d quarters (%s), kept the others",
+                            len(written), len(parts.rows), ", ".join(written) or "none")
             return summary
     logger.info("outputs in %s are up to date: not rewritten", results_dir)
     if layout == QUARTERLY:

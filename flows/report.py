@@ -15,7 +15,7 @@ from typing import Any
 
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
-from flows.outputs import FAILURE_COLUMNS, FAILURES_NAME, JSON_NAME
+from flows.outputs import FAILURE_COLUMNS, FAILURES_NAME, JSON_NAME, QUARTERLY
 
 SUMMARY_KEY = "form3-run-summary"
 FORMS_KEY = "form3-forms"
@@ -61,6 +61,9 @@ def summary_markdown(summary: dict[str, Any]) -> str:
         "",
         f"- results: `{results}` (`{summary.get('json_file', JSON_NAME)}`, the Parquet tables, "
         "`sec/` TSVs, `failures.csv`, `run_summary.json`)",
+        *([f"- quarterly layout: {len(summary.get('partitions') or {})} quarters; written in this run: "
+           f"{', '.join(summary.get('partitions_written') or []) or 'none'}"]
+          if summary.get("layout") == QUARTERLY else []),
         f"- checkpoints: `{summary['checkpoint_dir']}`",
         f"- manifest: `{summary['manifest']}`",
         f"- profile `{summary['profile']}`, {summary['batches']} batches of up to "

@@ -27,6 +27,8 @@ import pytest
 import flows.outputs as outputs
 from flows.outputs import FAILURES_NAME, JOURNAL_NAME, SUMMARY_NAME, SUMS_NAME, quarter_of, recover
 from flows.publishing import publish_files
+from flows.report import summary_markdown
+from flows.results_readme import render
 from tests.conftest import corpus_dir, form345_corpus_dir
 
 pytestmark = pytest.mark.fast
@@ -170,3 +172,22 @@ def test_a_kept_quarter_whose_failures_are_lost_is_written_again(tmp_path: Path)
     again = publish_files(results, paths[:40], batch_size=7, layout="quarterly", dates=dates[:40])
     assert again["partitions_written"] == ["2024q2"]
     assert (results / FAILURES_NAME).read_text().splitlines(keepends=True) == lines
+
+
+def test_the_readme_and_the_ui_summary_say_which_quarters_a_run_wrote(tmp_path: Path) -> None:
+    paths, dates = _filings()
+    results = tmp_path / "results"
+    publish_files(results, paths[:40], batch_size=7, layout="quarterly", dates=dates[:40])
+    facts = publish_files(results, paths, batch_size=7, layout="quarterly", dates=dates)
+    summary = json.loads((results / SUMMARY_NAME).read_text()) | {
+        "parsed": 22, "cached": 40, "manifest": "m.csv", "parser_version": 3, "profile": "local",
+        "batches": 4, "batch_size": 7, "seconds": 1.0, "flow_run_id": "f", "flow_run_url": None,
+        "slurm_job_ids": [], "settings": {"layout": "quarterly"},
+    }
+    assert summary["partitions_written"] == facts["partitions_written"] == ["2024q3", "undated"]
+    readme = render(summary, "login1")
+    assert "(2024q2, 2024q3, undated); this run wrote 2024q3, undated and kept the others" in readme
+    assert "| `json/*.json` | 60 |" in readme and "| `submissions/quarter=*/part-0.parquet` | 60 |" in readme
+    assert "| `sec/*/DERIV_TRANS.tsv` |" in readme and "| `failures.csv` | 2 |" in readme
+    assert "--layout quarterly" in readme  # the rerun command keeps the layout
+    assert "- quarterly layout: 3 quarters; written in this run: 2024q3, undated" in summary_markdown(summary)
