@@ -136,8 +136,10 @@ def _resolve(base: Path, source: str, real_dirs: dict[str, str]) -> str:
     one by one took minutes)."""
     if is_url(source):
         return source
-    if not source.startswith((".", "~", "/")) and "//" not in source and "/." not in source \
-            and not source.endswith("/"):
+    plain = "//" not in source and "/." not in source and not source.endswith("/")
+    if plain and source.startswith("/"):
+        return source  # an absolute path as Path would write it (parsing it cost ~11 µs a row)
+    if plain and not source.startswith((".", "~")):
         # The common row, "dir/name.txt": already in the form Path would normalise it to.
         path = f"{base}/{source}"
     else:
