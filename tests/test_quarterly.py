@@ -29,6 +29,7 @@ from flows.outputs import FAILURES_NAME, JOURNAL_NAME, SUMMARY_NAME, SUMS_NAME, 
 from flows.publishing import publish_files
 from flows.report import summary_markdown
 from flows.results_readme import render
+from flows.settings import RunSettings
 from tests.conftest import corpus_dir, form345_corpus_dir
 
 pytestmark = pytest.mark.fast
@@ -191,3 +192,19 @@ def test_the_readme_and_the_ui_summary_say_which_quarters_a_run_wrote(tmp_path: 
     assert "| `sec/*/DERIV_TRANS.tsv` |" in readme and "| `failures.csv` | 2 |" in readme
     assert "--layout quarterly" in readme  # the rerun command keeps the layout
     assert "- quarterly layout: 3 quarters; written in this run: 2024q3, undated" in summary_markdown(summary)
+
+
+def test_a_run_keeps_the_layout_it_finds_unless_told(tmp_path: Path) -> None:
+    """``form3 run`` over an update's results keeps them quarterly; ``form3 update`` starts
+    quarterly; a set from before the layouts (no ``layout`` in its summary) is single."""
+    results = tmp_path / "results"
+    settings = RunSettings(results_dir=results)
+    assert (settings.output_layout(), settings.output_layout(new="quarterly")) == ("single", "quarterly")
+    paths, dates = _filings()
+    publish_files(results, paths[:3], batch_size=7, layout="quarterly", dates=dates[:3])
+    assert settings.output_layout() == settings.output_layout(new="single") == "quarterly"
+    assert RunSettings(results_dir=results, layout="single").output_layout() == "single"
+    summary = json.loads((results / SUMMARY_NAME).read_text())
+    del summary["layout"]
+    (results / SUMMARY_NAME).write_text(json.dumps(summary))
+    assert settings.output_layout(new="quarterly") == "single"
