@@ -33,11 +33,12 @@ from fnmatch import fnmatch
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from flows.settings import QUARTERLY, SINGLE, Layout
 from tasks.files import temp_beside, write_atomic_text
 from tasks.sec_tsv import sec_file_names, write_sec_tsv
 from tasks.tables import SCHEMAS, TABLE_COLUMNS
@@ -58,9 +59,6 @@ _OUTPUT_FACTS = (
     "rows_by_file", "layout", "partitions",
 )
 
-Layout = Literal["single", "quarterly"]
-SINGLE: Layout = "single"
-QUARTERLY: Layout = "quarterly"
 JSON_DIR = "json"  # the quarterly layout's JSON: json/2024q3.json
 PARTITION_KEY = "quarter"  # the Hive partition column of its tables: submissions/quarter=2024q3/
 PART_FILE = "part-0.parquet"

@@ -18,7 +18,6 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from flows.outputs import SINGLE, Layout, published_layout
 from flows.settings_sources import Source
 from tasks.daily_index import EDGAR_TIME_ZONE
 from tasks.edgar_index import DEFAULT_FORMS, DEFAULT_PREFIX, FORM_GROUPS, EdgarIndexError, parse_forms
@@ -38,6 +37,12 @@ UserAgent = Annotated[
     Field(description="User-Agent of HTTP requests, with your contact; sec.gov requires one, "
           "e.g. 'Jane Doe jane@example.org'"),
 ]
+
+
+# How results/ is laid out (flows/outputs.py writes both).
+Layout = Literal["single", "quarterly"]
+SINGLE: Layout = "single"
+QUARTERLY: Layout = "quarterly"
 
 
 # A batch is the unit Prefect orchestrates (~50-65 ms of overhead each on Dask) and the unit
@@ -139,6 +144,8 @@ class RunSettings(BaseModel):
     def output_layout(self, new: Layout = SINGLE) -> Layout:
         """The layout to publish in: the one asked for, else the one of the results already
         there (a plain rerun keeps it), else ``new``."""
+        from flows.outputs import published_layout  # pyarrow and pandas: not for every CLI start
+
         return self.layout or published_layout(self.results_dir) or new
 
     @property
