@@ -38,7 +38,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from flows.settings import QUARTERLY, SINGLE, Layout
+from flows.settings import QUARTERLY, SINGLE, Layout, RunSettings
 from tasks.files import temp_beside, write_atomic_text
 from tasks.sec_tsv import sec_file_names, write_sec_tsv
 from tasks.tables import SCHEMAS, TABLE_COLUMNS
@@ -126,6 +126,12 @@ def published_layout(results_dir: Path) -> Layout | None:
         return json.loads((results_dir / SUMMARY_NAME).read_text()).get("layout", SINGLE)
     except (OSError, ValueError, AttributeError):
         return None
+
+
+def run_layout(settings: RunSettings, new: Layout = SINGLE) -> Layout:
+    """The layout a run publishes in: the one asked for, else the one of the results already
+    there (a plain rerun keeps it), else ``new``."""
+    return settings.layout or published_layout(settings.results_dir) or new
 
 
 def published_quarters(results_dir: Path) -> list[str]:

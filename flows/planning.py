@@ -32,7 +32,7 @@ import pyarrow.parquet as pq
 from flows.checkpoints import CheckpointStore
 from flows.cluster import ClusterProfile, check_api_reachable, get_profile
 from flows.manifest import FilingRef, check_manifest, check_url_sources, read_manifest
-from flows.outputs import QUARTERLY, SINGLE, quarter_of, recover, reusable_outputs
+from flows.outputs import QUARTERLY, SINGLE, quarter_of, recover, reusable_outputs, run_layout
 from flows.settings import RunSettings
 from tasks.batch import Batch, Item, batch_key, file_identity, write_items
 from tasks.edgar_names import edgar_name, is_url
@@ -337,7 +337,7 @@ def plan_run(settings: RunSettings, workers: int, logger: Any) -> Plan:
     if not batches:
         if recover(settings.results_dir):
             logger.warning("finished publishing the outputs a killed run left half-renamed")
-        layout = settings.output_layout()
+        layout = run_layout(settings)
         fingerprint = outputs_fingerprint(planned, done, {}, layout)
         reusable = reusable_outputs(settings.results_dir, fingerprint, layout)
         plan = dataclasses.replace(plan, fingerprint=fingerprint, reusable_outputs=reusable)

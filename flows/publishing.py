@@ -26,7 +26,7 @@ from flows.execution import Extracted
 from flows.outputs import (
     FAILURES_NAME, JOURNAL_NAME, JSON_DIR, QUARTERLY, README_NAME, SINGLE, SUMMARY_NAME, Layout, OutputFiles,
     ResultsWriter, output_names, output_sizes, publish_set, read_failure_rows, recover,
-    reusable_outputs, write_failures,
+    reusable_outputs, run_layout, write_failures,
 )
 from flows.planning import (
     Partitions, Plan, Planned, outputs_fingerprint, partitions, read_rows,
@@ -385,7 +385,7 @@ def publish_outputs(
     ``README.md`` and ``SHA256SUMS`` as one set (``flows.outputs``). ``run`` holds what only
     the flow process knows (``run_summary``). Returns the summary as published."""
     started = time.monotonic()
-    results_dir, layout = settings.results_dir, settings.output_layout()
+    results_dir, layout = settings.results_dir, run_layout(settings)
     if recover(results_dir):
         logger.warning("finished publishing the outputs a killed run left half-renamed")
     summary: dict[str, Any] = {}

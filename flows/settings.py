@@ -141,13 +141,6 @@ class RunSettings(BaseModel):
 
     _resolve_paths = field_validator("manifest", "results_dir", "store_dir", "mirror")(_absolute)
 
-    def output_layout(self, new: Layout = SINGLE) -> Layout:
-        """The layout to publish in: the one asked for, else the one of the results already
-        there (a plain rerun keeps it), else ``new``."""
-        from flows.outputs import published_layout  # pyarrow and pandas: not for every CLI start
-
-        return self.layout or published_layout(self.results_dir) or new
-
     @property
     def checkpoint_dir(self) -> Path:
         return self.store_dir if self.store_dir is not None else default_store_dir(self.results_dir)

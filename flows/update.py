@@ -23,7 +23,7 @@ from prefect import flow, get_run_logger
 from prefect.states import Failed
 
 from flows.flow import extract_form3
-from flows.outputs import QUARTERLY
+from flows.outputs import QUARTERLY, run_layout
 from flows.settings import RunSettings, UpdateSettings
 from tasks.daily_index import edgar_today, read_daily_index, weekdays
 from tasks.edgar_names import is_url
@@ -64,7 +64,7 @@ def update_form3(update: UpdateSettings, settings: RunSettings = RunSettings()) 
                 today, len(days), len(absent), len(new), state.manifest_rows, manifest)
     if state.manifest_rows == 0:
         return {"update": report}
-    layout = settings.output_layout(new=QUARTERLY)  # an update rewrites only what changed
+    layout = run_layout(settings, new=QUARTERLY)  # an update rewrites only what changed
     run = extract_form3(settings=settings.model_copy(update={"manifest": manifest, "layout": layout}),
                         return_state=True)
     summary = run.result(raise_on_failure=False)

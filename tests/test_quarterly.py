@@ -25,7 +25,9 @@ import pandas as pd
 import pytest
 
 import flows.outputs as outputs
-from flows.outputs import FAILURES_NAME, JOURNAL_NAME, SUMMARY_NAME, SUMS_NAME, quarter_of, recover
+from flows.outputs import (
+    FAILURES_NAME, JOURNAL_NAME, SUMMARY_NAME, SUMS_NAME, quarter_of, recover, run_layout,
+)
 from flows.publishing import publish_files
 from flows.report import summary_markdown
 from flows.results_readme import render
@@ -199,12 +201,12 @@ def test_a_run_keeps_the_layout_it_finds_unless_told(tmp_path: Path) -> None:
     quarterly; a set from before the layouts (no ``layout`` in its summary) is single."""
     results = tmp_path / "results"
     settings = RunSettings(results_dir=results)
-    assert (settings.output_layout(), settings.output_layout(new="quarterly")) == ("single", "quarterly")
+    assert (run_layout(settings), run_layout(settings, new="quarterly")) == ("single", "quarterly")
     paths, dates = _filings()
     publish_files(results, paths[:3], batch_size=7, layout="quarterly", dates=dates[:3])
-    assert settings.output_layout() == settings.output_layout(new="single") == "quarterly"
-    assert RunSettings(results_dir=results, layout="single").output_layout() == "single"
+    assert run_layout(settings) == run_layout(settings, new="single") == "quarterly"
+    assert run_layout(RunSettings(results_dir=results, layout="single")) == "single"
     summary = json.loads((results / SUMMARY_NAME).read_text())
     del summary["layout"]
     (results / SUMMARY_NAME).write_text(json.dumps(summary))
-    assert settings.output_layout(new="quarterly") == "single"
+    assert run_layout(settings, new="quarterly") == "single"
