@@ -26,13 +26,14 @@ Two layouts (``layout`` in run_summary.json; docs/results.md shows both):
 from __future__ import annotations
 
 import csv
+import functools
+import hashlib
 import json
 import os
-import hashlib
-from fnmatch import fnmatch
 from collections.abc import Callable, Iterable
-from pathlib import Path
 from dataclasses import dataclass, field
+from fnmatch import fnmatch
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
@@ -65,6 +66,7 @@ PART_FILE = "part-0.parquet"
 UNDATED = "undated"  # the partition of rows whose manifest gives no readable filing date
 
 
+@functools.cache  # a million rows have a few thousand dates
 def quarter_of(filed: str | None) -> str:
     """The partition of a filing dated ``filed`` (``YYYY-MM-DD`` or EDGAR's ``YYYYMMDD``):
     ``2024q3``, as the SEC names its quarterly data sets; ``UNDATED`` without a readable date."""
@@ -120,12 +122,19 @@ def is_output_name(name: str) -> bool:
             or ("/" in name and top in (JSON_DIR, SEC_DIR, *TABLE_COLUMNS)))
 
 
+def read_summary(results_dir: Path) -> dict[str, Any] | None:
+    """The ``run_summary.json`` of the set in ``results_dir`` (None: none there, or unreadable)."""
+    try:
+        summary = json.loads((results_dir / SUMMARY_NAME).read_text())
+    except (OSError, ValueError):
+        return None
+    return summary if isinstance(summary, dict) else None
+
+
 def published_layout(results_dir: Path) -> Layout | None:
     """The layout of the set in ``results_dir`` (None: no set there yet)."""
-    try:
-        return json.loads((results_dir / SUMMARY_NAME).read_text()).get("layout", SINGLE)
-    except (OSError, ValueError, AttributeError):
-        return None
+    previous = read_summary(results_dir)
+    return None if previous is None else previous.get("layout", SINGLE)
 
 
 def run_layout(settings: RunSettings, new: Layout = SINGLE) -> Layout:
@@ -167,18 +176,14 @@ def output_sizes(
 def reusable_outputs(results_dir: Path, fingerprint: str, layout: Layout = SINGLE) -> dict[str, Any] | None:
     """The last run's output facts if its files were made from exactly these inputs and are
     all still there, untouched in size; else None (write them again)."""
-    try:
-        previous = json.loads((results_dir / SUMMARY_NAME).read_text())
-    except (OSError, ValueError):
-        return None
-    if previous.get("outputs_fingerprint") != fingerprint:
+    previous = read_summary(results_dir)
+    if previous is None or previous.get("outputs_fingerprint") != fingerprint:
         return None
     names = output_names(results_dir, layout)
-    if previous.get("output_bytes") != output_sizes(results_dir, layout=layout):
+    # Sizes of every file the set now has, equal to those recorded: none missing, none added.
+    if previous.get("output_bytes") != output_sizes(results_dir, {n: results_dir / n for n in names}):
         return None
-    if set(previous["output_bytes"]) != set(names) or "rows_by_file" not in previous:
-        return None
-    if layout == SINGLE and len(names) != len(OUTPUT_NAMES):  # its JSON is missing
+    if set(names) != set(previous["output_bytes"]) or "rows_by_file" not in previous:
         return None
     return {k: previous[k] for k in _OUTPUT_FACTS if k in previous} | {
         "results_dir": str(results_dir), "checkpoint_dir": previous.get("checkpoint_dir"),
@@ -186,8 +191,8 @@ def reusable_outputs(results_dir: Path, fingerprint: str, layout: Layout = SINGL
 
 
 def _output_dirs(results_dir: Path) -> list[Path]:
-    """Every directory outputs of either layout live in (where their temporary files are)."""
-    dirs = [results_dir, results_dir / SEC_DIR, results_dir / JSON_DIR]
+    """Every directory below ``results_dir`` that outputs of either layout live in."""
+    dirs = [results_dir / SEC_DIR, results_dir / JSON_DIR]
     dirs += [d for d in (results_dir / SEC_DIR).glob("*") if d.is_dir()]
     for table in TABLE_COLUMNS:
         dirs += [results_dir / table, *(results_dir / table).glob(f"{PARTITION_KEY}=*")]
@@ -215,8 +220,6 @@ def recover(results_dir: Path) -> bool:
         for stale in results_dir.glob(f".{name}.*.tmp"):
             stale.unlink(missing_ok=True)
     for directory in sorted(_output_dirs(results_dir), key=lambda d: -len(d.parts)):
-        if directory == results_dir:
-            continue
         for stale in directory.glob(".*.tmp"):
             stale.unlink(missing_ok=True)
         if not any(directory.iterdir()):

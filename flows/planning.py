@@ -243,12 +243,8 @@ class Partitions:
 def partitions(planned: list[Planned], done: dict[str, str], lost: dict[str, str]) -> Partitions:
     """``planned`` split by filing quarter, with each partition's fingerprint."""
     rows: dict[str, list[Planned]] = {}
-    quarters: dict[str | None, str] = {}  # a few thousand dates for a million rows
     for p in planned:
-        quarter = quarters.get(p.ref.filed)
-        if quarter is None:
-            quarter = quarters[p.ref.filed] = quarter_of(p.ref.filed)
-        rows.setdefault(quarter, []).append(p)
+        rows.setdefault(quarter_of(p.ref.filed), []).append(p)
     rows = dict(sorted(rows.items()))
     return Partitions(rows, {q: _rows_fingerprint(r, done, lost, f"quarter {q}\n") for q, r in rows.items()})
 

@@ -25,7 +25,7 @@ from flows.checkpoints import CheckpointStore
 from flows.execution import Extracted
 from flows.outputs import (
     FAILURES_NAME, JOURNAL_NAME, JSON_DIR, QUARTERLY, README_NAME, SINGLE, SUMMARY_NAME, Layout, OutputFiles,
-    ResultsWriter, output_names, output_sizes, publish_set, read_failure_rows, recover,
+    ResultsWriter, output_names, output_sizes, publish_set, read_failure_rows, read_summary, recover,
     reusable_outputs, run_layout, write_failures,
 )
 from flows.planning import (
@@ -252,11 +252,8 @@ def publish(
 def _kept_partitions(results_dir: Path, fingerprints: dict[str, str]) -> dict[str, dict[str, Any]]:
     """The partitions of the last (quarterly) set that are made from exactly these inputs and
     whose files are all still there, untouched in size: their facts, by quarter."""
-    try:
-        previous = json.loads((results_dir / SUMMARY_NAME).read_text())
-    except (OSError, ValueError):
-        return {}
-    if previous.get("layout") != QUARTERLY:
+    previous = read_summary(results_dir)
+    if previous is None or previous.get("layout") != QUARTERLY:
         return {}
     sizes, rows = previous.get("output_bytes") or {}, previous.get("rows_by_file") or {}
     kept = {}
@@ -264,16 +261,9 @@ def _kept_partitions(results_dir: Path, fingerprints: dict[str, str]) -> dict[st
         names = OutputFiles.partition(quarter).names()
         if fingerprints.get(quarter) != facts.get("fingerprint") or not all(n in rows for n in names):
             continue
-        if all(sizes.get(n) == _size(results_dir / n) for n in names):
+        if {n: sizes.get(n) for n in names} == output_sizes(results_dir, {n: results_dir / n for n in names}):
             kept[quarter] = facts | {"rows_by_file": {n: rows[n] for n in names}}
     return kept
-
-
-def _size(path: Path) -> int | None:
-    try:
-        return path.stat().st_size
-    except OSError:
-        return None
 
 
 def _publish_quarterly(
@@ -300,7 +290,7 @@ def _publish_quarterly(
     total = Tally()
     files: dict[str, Path] = {}
     rows: dict[str, int] = {}
-    partitions: dict[str, dict[str, Any]] = {}
+    quarters: dict[str, dict[str, Any]] = {}  # each quarter's facts, for run_summary.json
     writer: ResultsWriter | None = None
     try:
         for quarter, part in parts.rows.items():
@@ -318,7 +308,7 @@ def _publish_quarterly(
                 files |= written
                 rows |= written_rows
                 facts = tally.facts()
-            partitions[quarter] = {k: v for k, v in facts.items() if k != "rows_by_file"} | {
+            quarters[quarter] = {k: v for k, v in facts.items() if k != "rows_by_file"} | {
                 "fingerprint": fingerprints[quarter]}
             total.add(facts)
         files[FAILURES_NAME] = temp_beside(results_dir / FAILURES_NAME)
@@ -328,7 +318,7 @@ def _publish_quarterly(
             "results_dir": str(results_dir),
             "checkpoint_dir": str(store.directory),
             "layout": QUARTERLY,
-            "partitions": partitions,
+            "partitions": quarters,
             "partitions_written": sorted(set(parts.rows) - set(kept)),
         }
         publish_set(results_dir, files, rows, lambda fs, rs: documents(summary, fs, rs))
